@@ -1,0 +1,117 @@
+# ferry - userspace VPN and overlay network on TUN/TAP.
+#
+#   make            build build/ferry
+#   make test       install missing packages, build, run every test (plain and ASan/UBSan)
+#   make demo       install missing packages, build, run the demonstration
+#   make asan       build everything with AddressSanitizer + UBSan into build/asan
+#   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
+#   make deps       install the Debian packages ferry needs (as root)
+#   V=1             show full compiler command lines
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+FERRY_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
+	-MMD -MP -Isrc -DFERRY_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libmnl)
+FERRY_LDLIBS = $(shell $(PKG_CONFIG) --libs libmnl)
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+ifeq ($(SANITIZE),1)
+FERRY_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_LDFLAGS = -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q =
+quiet = @:
+else
+Q = @
+quiet = @echo
+endif
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+.PHONY: all ferry unit tools asan test test-run demo deps install uninstall clean format check-clang
+
+all: $(BUILD)/ferry $(TOOL_BINS)
+
+ferry: $(BUILD)/ferry
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libferry.a: $(LIB_OBJS)
+	$(quiet) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ferry: $(BUILD)/obj/main.o $(BUILD)/libferry.a
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(FERRY_LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libferry.a
+	@mkdir -p $(@D)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(TEST_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libferry.a $(FERRY_LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libferry.a
+	@mkdir -p $(@D)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
+
+unit: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit
+
+deps:
+	$(Q)scripts/deps.sh
+
+# test and demo first install what is missing, then build in a fresh make so
+# that pkg-config sees the newly installed libraries.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+install: $(BUILD)/ferry
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/ferry $(DESTDIR)$(BINDIR)/ferry
+	install -m 0644 docs/ferry.8 $(DESTDIR)$(MANDIR)/man8/ferry.8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ferry $(DESTDIR)$(MANDIR)/man8/ferry.8
+
+# Compile everything with clang as well: both compilers must stay warning-free.
+check-clang:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/clang CC=clang all unit
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/tools/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

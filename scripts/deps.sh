@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install the Debian packages ferry needs to build, test and run its demo.
+# Idempotent: when everything is present it only queries dpkg and exits.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	gcc libc6-dev make pkg-config
+	libmnl-dev libcmocka-dev
+	# tests and demo: namespaces, ping, users
+	iproute2 iputils-ping procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run 'make deps' as root (or install them with apt-get)" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
