@@ -1,0 +1,28 @@
+/* commands.h - one entry point per subcommand, as in wireguard-tools. */
+#ifndef FERRY_COMMANDS_H
+#define FERRY_COMMANDS_H
+
+#include "tun.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+int tuntap_main(int argc, char **argv);
+
+enum tuntap_op { TUNTAP_ADD, TUNTAP_DEL, TUNTAP_SHOW, TUNTAP_HELP };
+
+struct tuntap_request {
+	enum tuntap_op op;
+	struct tun_config cfg;
+	bool has_name, has_mode;
+	bool has_user, has_group;
+	uid_t user;
+	gid_t group;
+};
+
+/* Parse the words after "tuntap" (argv[0] is the operation). Returns 0, or
+ * -EINVAL with a message for people in @err. */
+int tuntap_parse(int argc, char **argv, struct tuntap_request *req, char *err, size_t errlen);
+
+#endif
