@@ -1,0 +1,185 @@
+/* cookie.c - MACs on handshake messages and the cookie mechanism.
+ *
+ * MAC1 = MAC(HASH(LABEL_MAC1 || receiver's public key), msg up to mac1)
+ * proves the sender knows whom it talks to; it is checked before any
+ * expensive work. Under load, a responder also requires MAC2 = MAC(cookie,
+ * msg up to mac2), where the cookie is MAC(secret, source IP and port) and
+ * the secret changes every two minutes; without it the sender gets a cookie
+ * reply (the cookie sealed with XChaCha20-Poly1305) and must come back. */
+#include "cookie.h"
+
+#include "clock.h"
+#include "crypto.h"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+void cookie_checker_init(struct device *dev)
+{
+	crypt_hash(dev->checker.mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), dev->public_key, NOISE_PUBLIC_KEY_LEN);
+	crypt_hash(dev->checker.cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), dev->public_key, NOISE_PUBLIC_KEY_LEN);
+}
+
+static size_t mac1_offset(size_t len)
+{
+	return len - sizeof(struct message_macs);
+}
+
+static size_t mac2_offset(size_t len)
+{
+	return len - COOKIE_LEN;
+}
+
+/* The bytes a cookie is bound to: the source address and port. */
+static size_t source_bytes(const struct sockaddr *src, uint8_t out[18])
+{
+	if (src->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)src;
+
+		memcpy(out, &in->sin_addr, 4);
+		memcpy(out + 4, &in->sin_port, 2);
+		return 6;
+	}
+	if (src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)src;
+
+		memcpy(out, &in6->sin6_addr, 16);
+		memcpy(out + 16, &in6->sin6_port, 2);
+		return 18;
+	}
+	return 0;
+}
+
+static void make_cookie(struct device *dev, uint8_t cookie[COOKIE_LEN], const struct sockaddr *src)
+{
+	uint64_t now = clock_ms();
+	uint8_t b[18];
+	size_t n;
+
+	if (!dev->checker.secret_birth_ms || now - dev->checker.secret_birth_ms > COOKIE_SECRET_MAX_AGE_S * 1000ULL) {
+		crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
+		dev->checker.secret_birth_ms = now;
+	}
+	n = source_bytes(src, b);
+	crypt_mac(cookie, dev->checker.secret, sizeof(dev->checker.secret), b, n);
+}
+
+void cookie_add_macs(struct peer *p, void *msg, size_t len)
+{
+	struct message_macs *macs = (struct message_macs *)((uint8_t *)msg + mac1_offset(len));
+	uint64_t now = clock_ms();
+
+	crypt_mac(macs->mac1, p->cookie.mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
+	memcpy(p->cookie.last_mac1_sent, macs->mac1, COOKIE_LEN);
+	p->cookie.have_sent_mac1 = true;
+	if (p->cookie.birth_ms &&
+	    now - p->cookie.birth_ms < (uint64_t)(COOKIE_SECRET_MAX_AGE_S - COOKIE_SECRET_LATENCY_S) * 1000)
+		crypt_mac(macs->mac2, p->cookie.cookie, COOKIE_LEN, msg, mac2_offset(len));
+	else
+		memset(macs->mac2, 0, COOKIE_LEN);
+}
+
+enum cookie_mac_state cookie_validate(struct device *dev, const void *msg, size_t len, const struct sockaddr *src)
+{
+	const struct message_macs *macs = (const struct message_macs *)((const uint8_t *)msg + mac1_offset(len));
+	uint8_t computed[COOKIE_LEN], cookie[COOKIE_LEN];
+
+	crypt_mac(computed, dev->checker.mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
+	if (!crypt_equal(computed, macs->mac1, COOKIE_LEN))
+		return COOKIE_INVALID_MAC1;
+	make_cookie(dev, cookie, src);
+	crypt_mac(computed, cookie, COOKIE_LEN, msg, mac2_offset(len));
+	if (!crypt_equal(computed, macs->mac2, COOKIE_LEN))
+		return COOKIE_VALID_MAC1_NO_COOKIE;
+	return COOKIE_VALID_MAC1_AND_COOKIE;
+}
+
+void cookie_message_create(struct device *dev, struct message_handshake_cookie *out, const void *msg, size_t len,
+			   uint32_t sender_index, const struct sockaddr *src)
+{
+	const struct message_macs *macs = (const struct message_macs *)((const uint8_t *)msg + mac1_offset(len));
+	uint8_t cookie[COOKIE_LEN];
+
+	memset(out, 0, sizeof(*out));
+	le32_write(&out->header.type, MESSAGE_HANDSHAKE_COOKIE);
+	le32_write(&out->receiver_index, sender_index);
+	crypt_random(out->nonce, COOKIE_NONCE_LEN);
+	make_cookie(dev, cookie, src);
+	/* The MAC1 of the message being answered is the additional data: the
+	 * reply is useless to anyone who did not send that message. */
+	crypt_xaead_encrypt(out->encrypted_cookie, cookie, COOKIE_LEN, macs->mac1, COOKIE_LEN, out->nonce,
+			    dev->checker.cookie_key);
+}
+
+bool cookie_message_consume(struct device *dev, const struct message_handshake_cookie *m)
+{
+	uint32_t index = le32_read(&m->receiver_index);
+	struct index_entry *e = index_lookup(dev, index, INDEX_HANDSHAKE);
+	uint8_t cookie[COOKIE_LEN];
+	struct peer *p;
+
+	if (!e)
+		e = index_lookup(dev, index, INDEX_KEYPAIR);
+	if (!e)
+		return false;
+	p = e->peer;
+	if (!p->cookie.have_sent_mac1)
+		return false;
+	if (!crypt_xaead_decrypt(cookie, m->encrypted_cookie, sizeof(m->encrypted_cookie), p->cookie.last_mac1_sent,
+				 COOKIE_LEN, m->nonce, p->cookie.cookie_key))
+		return false;
+	memcpy(p->cookie.cookie, cookie, COOKIE_LEN);
+	p->cookie.birth_ms = clock_ms();
+	/* One reply per MAC1: a second copy of this reply must not refresh it. */
+	p->cookie.have_sent_mac1 = false;
+	return true;
+}
+
+/* --- rate limiting by source address --- */
+
+#define RL_PACKETS_PER_SECOND 20
+#define RL_BURST	      5
+#define RL_PACKET_COST_NS     (1000000000ULL / RL_PACKETS_PER_SECOND)
+#define RL_TOKEN_MAX	      (RL_PACKET_COST_NS * RL_BURST)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+bool ratelimiter_allow(struct device *dev, const struct sockaddr *src)
+{
+	uint8_t addr[18] = { 0 }, key[16] = { 0 }, h[CRYPT_HASH_LEN];
+	struct ratelimiter_entry *e;
+	uint64_t now = now_ns(), slot;
+	size_t n;
+
+	if (!dev->ratelimiter)
+		return true;
+	/* By address only (not port), IPv6 by its /64 as the module does. */
+	n = source_bytes(src, addr);
+	memcpy(key, addr, n == 6 ? 4 : 8);
+	crypt_mac(h, dev->checker.secret, sizeof(dev->checker.secret), key, sizeof(key));
+	memcpy(&slot, h, sizeof(slot));
+	e = &dev->ratelimiter[slot % RATELIMITER_SLOTS];
+	if (!e->used || memcmp(e->addr, key, sizeof(key))) {
+		/* A new source (or a collision, which only makes it stricter). */
+		memcpy(e->addr, key, sizeof(key));
+		e->used = true;
+		e->last_ns = now;
+		e->tokens = RL_TOKEN_MAX - RL_PACKET_COST_NS;
+		return true;
+	}
+	e->tokens += now - e->last_ns;
+	if (e->tokens > RL_TOKEN_MAX)
+		e->tokens = RL_TOKEN_MAX;
+	e->last_ns = now;
+	if (e->tokens < RL_PACKET_COST_NS)
+		return false;
+	e->tokens -= RL_PACKET_COST_NS;
+	return true;
+}

@@ -1,0 +1,109 @@
+/* device.h - one ferry interface: its TUN device, keys, UDP sockets, peers,
+ * tables, counters and the event loop that runs them. */
+#ifndef FERRY_DEVICE_H
+#define FERRY_DEVICE_H
+
+#include "allowedips.h"
+#include "conf.h"
+#include "messages.h"
+#include "peer.h"
+#include "tun.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Why a packet was dropped; counted per device, shown by `ferry show`. */
+enum drop_reason {
+	DROP_SHORT, /* shorter than its message type */
+	DROP_UNKNOWN_TYPE,
+	DROP_BAD_MAC1,
+	DROP_COOKIE_SENT, /* under load without a valid MAC2: answered with a cookie */
+	DROP_RATELIMITED,
+	DROP_HANDSHAKE_INVALID, /* decryption failed, unknown peer, wrong state */
+	DROP_STALE_TIMESTAMP,	/* replayed or old initiation */
+	DROP_UNKNOWN_INDEX,
+	DROP_KEY_EXPIRED,
+	DROP_DECRYPT,
+	DROP_REPLAY,
+	DROP_BAD_INNER,	     /* not a well-formed IPv4/IPv6 packet inside */
+	DROP_DISALLOWED_SRC, /* inner source not in the peer's allowed IPs */
+	DROP_NO_PEER,	     /* outbound: no peer for the destination */
+	DROP_NO_ENDPOINT,    /* outbound: the peer has no endpoint yet */
+	DROP_TOO_BIG,
+	DROP_STAGED_OVERFLOW,
+	DROP_SEND_ERROR,
+	DROP_MAX
+};
+
+extern const char *const drop_reason_name[DROP_MAX];
+
+struct cookie_checker {
+	uint8_t secret[CRYPT_HASH_LEN];
+	uint64_t secret_birth_ms;
+	uint8_t mac1_key[CRYPT_KEY_LEN];   /* HASH(LABEL_MAC1 || our public key) */
+	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || our public key) */
+};
+
+struct ratelimiter_entry {
+	uint8_t addr[16];
+	uint64_t last_ns;
+	uint64_t tokens;
+	bool used;
+};
+
+#define RATELIMITER_SLOTS 4096
+
+struct device {
+	char name[IFNAMSIZ];
+	struct tun_device tun;
+	unsigned int mtu;
+
+	bool has_private_key;
+	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	struct cookie_checker checker;
+
+	uint16_t listen_port; /* the bound port */
+	uint32_t fwmark;
+	int udp4, udp6;
+
+	struct allowedips *aips;
+	struct peer **peer_hash;
+	size_t peer_hash_size, n_peers;
+	struct peer *peers_head, *peers_tail;
+	struct index_entry **index_hash;
+	size_t index_hash_size, n_indices;
+
+	/* Handshake load: more than HANDSHAKE_LOAD_LIMIT in a second puts the
+	 * device under load (MAC2 cookies required) for the next second. */
+	uint64_t load_window_ms;
+	unsigned int load_count;
+	uint64_t under_load_until_ms;
+	bool force_under_load; /* tests */
+	struct ratelimiter_entry *ratelimiter;
+
+	uint64_t drops[DROP_MAX];
+	uint64_t rx_packets, tx_packets;
+
+	int epfd, timerfd, uapi_fd;
+	uint64_t timer_armed_ms;
+	bool stop;
+};
+
+#define HANDSHAKE_LOAD_LIMIT 64
+
+int device_init(struct device *dev, const char *name);
+void device_destroy(struct device *dev);
+/* Apply a configuration or change (UAPI set, config file). Returns 0 or a
+ * negative errno, as the UAPI reports it. */
+int device_apply(struct device *dev, const struct conf_device *c);
+/* Run the event loop until a signal or device_stop(). */
+int device_run(struct device *dev);
+
+void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
+bool device_under_load(struct device *dev);
+void device_count_drop(struct device *dev, enum drop_reason why);
+/* The timers of some peer changed: make sure the loop wakes in time. */
+void device_timers_changed(struct device *dev, uint64_t deadline_ms);
+
+#endif

@@ -1,0 +1,270 @@
+/* peer.c - peer lifetime, the peer table (by public key) and the session
+ * index table (by our 32-bit index), and the queue of packets that wait
+ * for a session. Both tables are chained hash tables that double when
+ * their load passes one entry per bucket. */
+#include "peer.h"
+
+#include "crypto.h"
+#include "device.h"
+#include "log.h"
+#include "noise.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t key_bucket(const uint8_t key[NOISE_PUBLIC_KEY_LEN], size_t size)
+{
+	uint64_t v;
+
+	/* Public keys are uniformly random; their first bytes hash well. */
+	memcpy(&v, key, sizeof(v));
+	return (size_t)(v & (size - 1));
+}
+
+static int peer_hash_grow(struct device *dev)
+{
+	size_t size = dev->peer_hash_size ? dev->peer_hash_size * 2 : 64, i;
+	struct peer **table = calloc(size, sizeof(*table));
+
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < dev->peer_hash_size; i++) {
+		struct peer *p = dev->peer_hash[i], *next;
+
+		for (; p; p = next) {
+			size_t b = key_bucket(p->public_key, size);
+
+			next = p->hash_next;
+			p->hash_next = table[b];
+			table[b] = p;
+		}
+	}
+	free(dev->peer_hash);
+	dev->peer_hash = table;
+	dev->peer_hash_size = size;
+	return 0;
+}
+
+struct peer *peer_lookup(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct peer *p;
+
+	if (!dev->peer_hash_size)
+		return NULL;
+	for (p = dev->peer_hash[key_bucket(public_key, dev->peer_hash_size)]; p; p = p->hash_next)
+		if (!memcmp(p->public_key, public_key, NOISE_PUBLIC_KEY_LEN))
+			return p;
+	return NULL;
+}
+
+void peer_refresh_static(struct peer *p)
+{
+	struct device *dev = p->dev;
+
+	p->static_static_ok = dev->has_private_key && crypt_dh(p->static_static, dev->private_key, p->public_key);
+	crypt_hash(p->cookie.mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), p->public_key, NOISE_PUBLIC_KEY_LEN);
+	crypt_hash(p->cookie.cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), p->public_key, NOISE_PUBLIC_KEY_LEN);
+}
+
+struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct peer *p;
+	size_t b;
+
+	if (dev->n_peers >= dev->peer_hash_size && peer_hash_grow(dev) < 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->dev = dev;
+	memcpy(p->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
+	peer_refresh_static(p);
+	b = key_bucket(public_key, dev->peer_hash_size);
+	p->hash_next = dev->peer_hash[b];
+	dev->peer_hash[b] = p;
+	p->list_prev = dev->peers_tail;
+	if (dev->peers_tail)
+		dev->peers_tail->list_next = p;
+	else
+		dev->peers_head = p;
+	dev->peers_tail = p;
+	dev->n_peers++;
+	return p;
+}
+
+void peer_remove(struct peer *p)
+{
+	struct device *dev = p->dev;
+	struct peer **pp = &dev->peer_hash[key_bucket(p->public_key, dev->peer_hash_size)];
+
+	for (; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == p) {
+			*pp = p->hash_next;
+			break;
+		}
+	}
+	if (p->list_prev)
+		p->list_prev->list_next = p->list_next;
+	else
+		dev->peers_head = p->list_next;
+	if (p->list_next)
+		p->list_next->list_prev = p->list_prev;
+	else
+		dev->peers_tail = p->list_prev;
+	dev->n_peers--;
+	allowedips_remove_peer(dev->aips, p);
+	noise_keypairs_clear(p);
+	noise_handshake_clear(p);
+	peer_purge_staged(p);
+	crypt_wipe(p, sizeof(*p));
+	free(p);
+}
+
+/* --- session indices --- */
+
+static size_t index_bucket(uint32_t index, size_t size)
+{
+	/* Indices are random, chosen by us: the low bits are good enough. */
+	return index & (size - 1);
+}
+
+static int index_grow(struct device *dev)
+{
+	size_t size = dev->index_hash_size ? dev->index_hash_size * 2 : 256, i;
+	struct index_entry **table = calloc(size, sizeof(*table));
+
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < dev->index_hash_size; i++) {
+		struct index_entry *e = dev->index_hash[i], *next;
+
+		for (; e; e = next) {
+			size_t b = index_bucket(e->index, size);
+
+			next = e->next;
+			e->next = table[b];
+			table[b] = e;
+		}
+	}
+	free(dev->index_hash);
+	dev->index_hash = table;
+	dev->index_hash_size = size;
+	return 0;
+}
+
+static bool index_in_use(struct device *dev, uint32_t index)
+{
+	struct index_entry *e;
+
+	for (e = dev->index_hash[index_bucket(index, dev->index_hash_size)]; e; e = e->next)
+		if (e->index == index)
+			return true;
+	return false;
+}
+
+static void index_insert(struct device *dev, struct index_entry *e)
+{
+	size_t b = index_bucket(e->index, dev->index_hash_size);
+
+	e->next = dev->index_hash[b];
+	dev->index_hash[b] = e;
+	e->hashed = true;
+	dev->n_indices++;
+}
+
+void index_add(struct device *dev, struct index_entry *e, enum index_kind kind, struct peer *p)
+{
+	index_remove(dev, e);
+	if (dev->n_indices >= dev->index_hash_size && index_grow(dev) < 0 && !dev->index_hash_size) {
+		log_err("%s: out of memory for session indices", dev->name);
+		abort();
+	}
+	/* A random index that is not in use; the table is sparse, so this
+	 * loop almost never runs twice. */
+	do
+		crypt_random(&e->index, sizeof(e->index));
+	while (index_in_use(dev, e->index));
+	e->kind = kind;
+	e->peer = p;
+	index_insert(dev, e);
+}
+
+void index_remove(struct device *dev, struct index_entry *e)
+{
+	struct index_entry **pp;
+
+	if (!e->hashed)
+		return;
+	for (pp = &dev->index_hash[index_bucket(e->index, dev->index_hash_size)]; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	e->hashed = false;
+	e->next = NULL;
+	dev->n_indices--;
+}
+
+void index_take_over(struct device *dev, struct index_entry *from, struct index_entry *to, enum index_kind kind)
+{
+	uint32_t index = from->index;
+
+	index_remove(dev, from);
+	index_remove(dev, to);
+	to->index = index;
+	to->kind = kind;
+	to->peer = from->peer;
+	index_insert(dev, to);
+}
+
+struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind)
+{
+	struct index_entry *e;
+
+	if (!dev->index_hash_size)
+		return NULL;
+	for (e = dev->index_hash[index_bucket(index, dev->index_hash_size)]; e; e = e->next)
+		if (e->index == index)
+			return e->kind == kind ? e : NULL;
+	return NULL;
+}
+
+/* --- packets waiting for a session --- */
+
+void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct staged_packet *s;
+
+	if (p->staged_count == MAX_STAGED_PACKETS) {
+		/* Full: the oldest goes, as in the WireGuard module. */
+		s = &p->staged[p->staged_head];
+		free(s->data);
+		s->data = NULL;
+		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
+		p->staged_count--;
+		device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+	}
+	s = &p->staged[(p->staged_head + p->staged_count) % MAX_STAGED_PACKETS];
+	s->data = malloc(len ? len : 1); /* a keepalive is an empty packet */
+	if (!s->data) {
+		device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+		return;
+	}
+	if (len)
+		memcpy(s->data, pkt, len);
+	s->len = (uint16_t)len;
+	p->staged_count++;
+}
+
+void peer_purge_staged(struct peer *p)
+{
+	while (p->staged_count) {
+		free(p->staged[p->staged_head].data);
+		p->staged[p->staged_head].data = NULL;
+		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
+		p->staged_count--;
+	}
+	p->staged_head = 0;
+}

@@ -1,0 +1,127 @@
+/* peer.h - a peer, its handshake state, its keypairs, and the tables that
+ * find them: by public key (configuration, incoming initiations) and by
+ * session index (responses, cookie replies, data messages). */
+#ifndef FERRY_PEER_H
+#define FERRY_PEER_H
+
+#include "conf.h"
+#include "messages.h"
+#include "replay.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct device;
+struct peer;
+
+enum index_kind { INDEX_HANDSHAKE, INDEX_KEYPAIR };
+
+/* An entry of the session index table; embedded in what it names. */
+struct index_entry {
+	uint32_t index;
+	enum index_kind kind;
+	struct peer *peer;
+	struct index_entry *next;
+	bool hashed;
+};
+
+struct keypair {
+	struct index_entry entry; /* entry.index is our (receiving) index */
+	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
+	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
+	uint64_t send_counter; /* the next nonce */
+	struct replay_counter replay;
+	uint32_t remote_index;
+	uint64_t birth_ms;
+	bool i_am_initiator;
+};
+
+enum handshake_state {
+	HANDSHAKE_ZEROED,
+	HANDSHAKE_CREATED_INITIATION,
+	HANDSHAKE_CONSUMED_INITIATION,
+	HANDSHAKE_CREATED_RESPONSE,
+	HANDSHAKE_CONSUMED_RESPONSE,
+};
+
+struct handshake {
+	struct index_entry entry; /* our index while a handshake is in flight */
+	enum handshake_state state;
+	uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN];
+	uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
+	uint8_t hash[CRYPT_HASH_LEN];
+	uint8_t chaining_key[CRYPT_HASH_LEN];
+	uint8_t latest_timestamp[NOISE_TIMESTAMP_LEN];
+	uint32_t remote_index;
+	uint64_t last_initiation_consumption_ms;
+};
+
+/* What we know of the cookie a responder under load gave us. */
+struct cookie_state {
+	uint8_t cookie[COOKIE_LEN];
+	uint64_t birth_ms; /* 0: none */
+	uint8_t last_mac1_sent[COOKIE_LEN];
+	bool have_sent_mac1;
+	uint8_t mac1_key[CRYPT_KEY_LEN];   /* HASH(LABEL_MAC1 || peer's public key) */
+	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || peer's public key) */
+};
+
+struct staged_packet {
+	uint16_t len;
+	uint8_t *data;
+};
+
+struct peer {
+	struct device *dev;
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];
+	uint8_t static_static[NOISE_PUBLIC_KEY_LEN]; /* DH(our private, their public), precomputed */
+	bool static_static_ok;
+	struct handshake hs;
+	struct keypair *current, *previous, *next;
+	struct cookie_state cookie;
+
+	union conf_endpoint endpoint; /* sa_family 0: unknown */
+	uint16_t persistent_keepalive_s;
+
+	/* Timers: absolute monotonic milliseconds, 0 when not armed. */
+	uint64_t timer_retransmit_handshake;
+	uint64_t timer_send_keepalive;
+	uint64_t timer_new_handshake;
+	uint64_t timer_zero_key_material;
+	uint64_t timer_persistent_keepalive;
+	unsigned int handshake_attempts;
+	bool need_another_keepalive;
+	bool sent_lastminute_handshake;
+	uint64_t last_sent_handshake_ms;
+
+	uint64_t rx_bytes, tx_bytes;
+	struct timespec last_handshake; /* wall clock; 0 = never */
+
+	/* Packets waiting for a session, oldest first. */
+	struct staged_packet staged[MAX_STAGED_PACKETS];
+	unsigned int staged_head, staged_count;
+
+	struct peer *hash_next;		    /* by public key */
+	struct peer *list_next, *list_prev; /* in configuration order */
+};
+
+/* Peers by public key, and session indices. */
+struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+void peer_remove(struct peer *p);
+struct peer *peer_lookup(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+/* Recompute what depends on our private key (static_static). */
+void peer_refresh_static(struct peer *p);
+
+/* Register @e under a fresh random index in @dev's table. */
+void index_add(struct device *dev, struct index_entry *e, enum index_kind kind, struct peer *p);
+void index_remove(struct device *dev, struct index_entry *e);
+/* Move @from's index to @to (a handshake's index becomes its keypair's). */
+void index_take_over(struct device *dev, struct index_entry *from, struct index_entry *to, enum index_kind kind);
+struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind);
+
+void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len);
+void peer_purge_staged(struct peer *p);
+
+#endif
