@@ -339,6 +339,15 @@ int tun_set_offload(struct tun_device *dev, unsigned int wanted)
 	return 0;
 }
 
+int fcntl_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
 int tun_delete(const char *name)
 {
 	struct tun_config cfg;

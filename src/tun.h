@@ -76,6 +76,9 @@ int tun_queue_detach(struct tun_device *dev, unsigned int queue);
  * accepted set (possibly 0) or a negative errno. */
 int tun_set_offload(struct tun_device *dev, unsigned int wanted);
 
+/* Put @fd in non-blocking mode (for event loops). */
+int fcntl_nonblock(int fd);
+
 /* Delete a persistent device by name (its kind is looked up). Logs and
  * returns a negative errno on failure. */
 int tun_delete(const char *name);

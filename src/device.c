@@ -1,0 +1,353 @@
+/* device.c - one interface: set-up, configuration changes (from the UAPI or
+ * a config file), and the event loop.
+ *
+ * Threads: one. The loop waits in epoll for the TUN queue, the UDP sockets,
+ * a timerfd (the earliest protocol timer), the UAPI listener, a signalfd
+ * and an inotify watch on the socket file (wg-quick stops a userspace
+ * implementation by removing its socket). The multi-core data path of
+ * docs/DESIGN.md replaces the single TUN/UDP handlers; the control side
+ * stays here. */
+#include "device.h"
+
+#include "clock.h"
+#include "cookie.h"
+#include "crypto.h"
+#include "log.h"
+#include "noise.h"
+#include "receive.h"
+#include "send.h"
+#include "timers.h"
+#include "uapi.h"
+#include "udp.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+const char *const drop_reason_name[DROP_MAX] = {
+	[DROP_SHORT] = "bad_length",
+	[DROP_UNKNOWN_TYPE] = "unknown_type",
+	[DROP_BAD_MAC1] = "bad_mac1",
+	[DROP_COOKIE_SENT] = "cookie_sent",
+	[DROP_RATELIMITED] = "ratelimited",
+	[DROP_HANDSHAKE_INVALID] = "handshake_invalid",
+	[DROP_STALE_TIMESTAMP] = "stale_timestamp",
+	[DROP_UNKNOWN_INDEX] = "unknown_index",
+	[DROP_KEY_EXPIRED] = "key_expired",
+	[DROP_DECRYPT] = "decrypt_failed",
+	[DROP_REPLAY] = "replayed_counter",
+	[DROP_BAD_INNER] = "bad_inner_packet",
+	[DROP_DISALLOWED_SRC] = "disallowed_source",
+	[DROP_NO_PEER] = "no_peer_for_destination",
+	[DROP_NO_ENDPOINT] = "no_endpoint",
+	[DROP_TOO_BIG] = "too_big",
+	[DROP_STAGED_OVERFLOW] = "staged_overflow",
+	[DROP_SEND_ERROR] = "send_error",
+};
+
+void device_count_drop(struct device *dev, enum drop_reason why)
+{
+	dev->drops[why]++;
+}
+
+bool device_under_load(struct device *dev)
+{
+	return dev->force_under_load || clock_ms() < dev->under_load_until_ms;
+}
+
+int device_init(struct device *dev, const char *name)
+{
+	memset(dev, 0, sizeof(*dev));
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->udp4 = dev->udp6 = dev->epfd = dev->timerfd = dev->uapi_fd = -1;
+	dev->mtu = 1420;
+	dev->aips = allowedips_new();
+	dev->ratelimiter = calloc(RATELIMITER_SLOTS, sizeof(*dev->ratelimiter));
+	if (!dev->aips || !dev->ratelimiter)
+		return -ENOMEM;
+	crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
+	dev->checker.secret_birth_ms = clock_ms();
+	return 0;
+}
+
+void device_destroy(struct device *dev)
+{
+	while (dev->peers_head)
+		peer_remove(dev->peers_head);
+	uapi_close(dev);
+	udp_close(dev);
+	tun_close(&dev->tun);
+	if (dev->epfd >= 0)
+		close(dev->epfd);
+	if (dev->timerfd >= 0)
+		close(dev->timerfd);
+	allowedips_free(dev->aips);
+	free(dev->peer_hash);
+	free(dev->index_hash);
+	free(dev->ratelimiter);
+	crypt_wipe(dev->private_key, sizeof(dev->private_key));
+	crypt_wipe(&dev->checker, sizeof(dev->checker));
+}
+
+void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct peer *p, *n;
+
+	dev->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
+	if (dev->has_private_key) {
+		memcpy(dev->private_key, key, NOISE_PUBLIC_KEY_LEN);
+		crypt_public_key(dev->public_key, dev->private_key);
+	} else {
+		crypt_wipe(dev->private_key, sizeof(dev->private_key));
+		memset(dev->public_key, 0, sizeof(dev->public_key));
+	}
+	cookie_checker_init(dev);
+	for (p = dev->peers_head; p; p = n) {
+		n = p->list_next;
+		/* A peer with our own public key cannot be talked to (as wg). */
+		if (dev->has_private_key && !memcmp(p->public_key, dev->public_key, NOISE_PUBLIC_KEY_LEN)) {
+			peer_remove(p);
+			continue;
+		}
+		noise_handshake_clear(p);
+		noise_keypairs_clear(p);
+		peer_refresh_static(p);
+	}
+}
+
+static int apply_peer(struct device *dev, const struct conf_peer *cp)
+{
+	struct peer *p = peer_lookup(dev, cp->public_key);
+	size_t i;
+
+	if (cp->flags & CONF_PEER_REMOVE) {
+		if (p)
+			peer_remove(p);
+		return 0;
+	}
+	if (!p) {
+		if (cp->flags & CONF_PEER_UPDATE_ONLY)
+			return 0;
+		if (dev->has_private_key && !memcmp(cp->public_key, dev->public_key, NOISE_PUBLIC_KEY_LEN))
+			return 0;
+		p = peer_create(dev, cp->public_key);
+		if (!p)
+			return -ENOMEM;
+	}
+	if (cp->flags & CONF_PEER_HAS_PSK)
+		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
+	if (cp->flags & CONF_PEER_HAS_ENDPOINT)
+		p->endpoint = cp->endpoint;
+	if (cp->flags & CONF_PEER_REPLACE_ALLOWEDIPS)
+		allowedips_remove_peer(dev->aips, p);
+	for (i = 0; i < cp->n_allowedips; i++) {
+		int ret = allowedips_insert(dev->aips, &cp->allowedips[i], p);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (cp->flags & CONF_PEER_HAS_KEEPALIVE) {
+		bool was_off = !p->persistent_keepalive_s;
+
+		p->persistent_keepalive_s = cp->persistent_keepalive;
+		/* Turning it on sends one at once, so a peer behind NAT is
+		 * reachable without waiting for traffic. */
+		if (was_off && p->persistent_keepalive_s && p->endpoint.sa.sa_family && dev->udp4 + dev->udp6 > -2)
+			send_keepalive(p);
+	}
+	return 0;
+}
+
+int device_apply(struct device *dev, const struct conf_device *c)
+{
+	size_t i;
+	int ret;
+
+	if (c->flags & CONF_HAS_PRIVATE_KEY)
+		device_set_private_key(dev, c->private_key);
+	if (c->flags & CONF_HAS_FWMARK) {
+		dev->fwmark = c->fwmark;
+		udp_set_fwmark(dev, c->fwmark);
+	}
+	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->listen_port || dev->udp4 + dev->udp6 == -2)) {
+		ret = udp_open(dev, c->listen_port);
+		if (ret < 0) {
+			log_err("%s: cannot listen on UDP port %u: %s", dev->name, c->listen_port, strerror(-ret));
+			return ret;
+		}
+		if (dev->epfd >= 0) {
+			struct epoll_event ev = { .events = EPOLLIN };
+
+			ev.data.fd = dev->udp4;
+			if (dev->udp4 >= 0)
+				epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->udp4, &ev);
+			ev.data.fd = dev->udp6;
+			if (dev->udp6 >= 0)
+				epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->udp6, &ev);
+		}
+	}
+	if (c->flags & CONF_REPLACE_PEERS)
+		while (dev->peers_head)
+			peer_remove(dev->peers_head);
+	for (i = 0; i < c->n_peers; i++) {
+		ret = apply_peer(dev, &c->peers[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void device_timers_changed(struct device *dev, uint64_t deadline_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (dev->timerfd < 0 || (dev->timer_armed_ms && dev->timer_armed_ms <= deadline_ms))
+		return;
+	dev->timer_armed_ms = deadline_ms;
+	its.it_value.tv_sec = (time_t)(deadline_ms / 1000);
+	its.it_value.tv_nsec = (long)(deadline_ms % 1000) * 1000000;
+	timerfd_settime(dev->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void handle_timers(struct device *dev)
+{
+	uint64_t expirations, next;
+
+	if (read(dev->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	dev->timer_armed_ms = 0;
+	next = timers_run(dev, clock_ms());
+	if (next)
+		device_timers_changed(dev, next);
+}
+
+/* Bounded batches keep one busy direction from starving the other. */
+#define BATCH 64
+
+static int handle_tun(struct device *dev)
+{
+	static uint8_t buf[SEND_HEADROOM + 65536 + SEND_TAILROOM];
+	int i;
+
+	for (i = 0; i < BATCH; i++) {
+		ssize_t n = read(dev->tun.fd[0], buf + SEND_HEADROOM, 65536);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			/* The interface was deleted: time to go. */
+			log_info("%s: reading the TUN device: %s; stopping", dev->name, strerror(errno));
+			return -errno;
+		}
+		send_tun_packet(dev, buf + SEND_HEADROOM, (size_t)n);
+	}
+	return 0;
+}
+
+static void handle_udp(struct device *dev, int fd)
+{
+	static uint8_t buf[65536];
+	union conf_endpoint src;
+	int i;
+
+	for (i = 0; i < BATCH; i++) {
+		ssize_t n = udp_recv(fd, buf, sizeof(buf), &src);
+
+		if (n < 0)
+			return;
+		receive_packet(dev, buf, (size_t)n, &src);
+	}
+}
+
+static int loop_add(struct device *dev, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int device_run(struct device *dev)
+{
+	struct epoll_event events[16];
+	char sockpath[108];
+	struct stat st;
+	sigset_t mask;
+	int sigfd, inofd, ret = 0, i;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	dev->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (sigfd < 0 || dev->epfd < 0 || dev->timerfd < 0 || inofd < 0)
+		return -errno;
+	/* Without a configured port, listen on any: handshakes must go out. */
+	if (dev->udp4 < 0 && dev->udp6 < 0 && (ret = udp_open(dev, 0)) < 0)
+		return ret;
+	uapi_socket_path(sockpath, sizeof(sockpath), dev->name);
+	inotify_add_watch(inofd, sockpath, IN_ATTRIB | IN_DELETE_SELF);
+	for (i = 0; i < (int)dev->tun.queues; i++)
+		fcntl_nonblock(dev->tun.fd[i]);
+	if (loop_add(dev, dev->tun.fd[0]) || loop_add(dev, dev->udp4) || loop_add(dev, dev->udp6) ||
+	    loop_add(dev, dev->timerfd) || loop_add(dev, dev->uapi_fd) || loop_add(dev, sigfd) || loop_add(dev, inofd))
+		return -errno;
+	/* Timers armed before the loop existed (configuration applied early). */
+	device_timers_changed(dev, clock_ms() + 1);
+
+	while (!dev->stop) {
+		int n = epoll_wait(dev->epfd, events, 16, -1);
+
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		for (i = 0; i < n && !dev->stop; i++) {
+			int fd = events[i].data.fd;
+
+			if (fd == dev->tun.fd[0]) {
+				if (handle_tun(dev) < 0)
+					dev->stop = true;
+			} else if (fd == dev->udp4 || fd == dev->udp6) {
+				handle_udp(dev, fd);
+			} else if (fd == dev->timerfd) {
+				handle_timers(dev);
+			} else if (fd == dev->uapi_fd) {
+				int c = accept4(dev->uapi_fd, NULL, NULL, SOCK_CLOEXEC);
+
+				if (c >= 0)
+					uapi_serve_client(dev, c);
+			} else if (fd == sigfd) {
+				log_info("%s: signal received, stopping", dev->name);
+				dev->stop = true;
+			} else if (fd == inofd) {
+				char ev[4096];
+
+				while (read(inofd, ev, sizeof(ev)) > 0)
+					;
+				if (stat(sockpath, &st) < 0) {
+					log_info("%s: control socket %s removed, stopping", dev->name, sockpath);
+					dev->stop = true;
+				}
+			}
+		}
+	}
+	close(sigfd);
+	close(inofd);
+	return ret;
+}

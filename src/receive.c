@@ -1,0 +1,253 @@
+/* receive.c - the receive path.
+ *
+ * Every datagram is hostile until proven otherwise: its length is checked
+ * against its type before any field is read; handshake messages must carry
+ * a valid MAC1 before any public-key work, and under load a valid MAC2 too;
+ * data messages are looked up by index, authenticated, and only then
+ * checked against the replay window (a forged counter must not move it).
+ * Every drop is counted by reason. */
+#include "receive.h"
+
+#include "allowedips.h"
+#include "clock.h"
+#include "cookie.h"
+#include "crypto.h"
+#include "log.h"
+#include "noise.h"
+#include "send.h"
+#include "timers.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static void set_endpoint(struct peer *p, const union conf_endpoint *src)
+{
+	/* Roaming: the peer is wherever its latest authenticated packet came from. */
+	p->endpoint = *src;
+}
+
+static void count_handshake_load(struct device *dev)
+{
+	uint64_t now = clock_ms();
+
+	if (now - dev->load_window_ms >= 1000) {
+		dev->load_window_ms = now;
+		dev->load_count = 0;
+	}
+	if (++dev->load_count > HANDSHAKE_LOAD_LIMIT)
+		dev->under_load_until_ms = now + 1000;
+}
+
+/* MAC checks shared by initiation and response. Returns true if the
+ * message may be processed; otherwise it was dropped (and perhaps answered
+ * with a cookie). */
+static bool handshake_admitted(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
+			       const union conf_endpoint *src)
+{
+	enum cookie_mac_state state;
+	bool under_load;
+
+	count_handshake_load(dev);
+	under_load = device_under_load(dev);
+	state = cookie_validate(dev, msg, len, &src->sa);
+	if (state == COOKIE_INVALID_MAC1) {
+		device_count_drop(dev, DROP_BAD_MAC1);
+		return false;
+	}
+	if (!under_load)
+		return true;
+	if (state != COOKIE_VALID_MAC1_AND_COOKIE) {
+		send_handshake_cookie(dev, msg, len, sender_index, &src->sa);
+		device_count_drop(dev, DROP_COOKIE_SENT);
+		return false;
+	}
+	if (!ratelimiter_allow(dev, &src->sa)) {
+		device_count_drop(dev, DROP_RATELIMITED);
+		return false;
+	}
+	return true;
+}
+
+static void receive_initiation(struct device *dev, const uint8_t *buf, const union conf_endpoint *src)
+{
+	const struct message_handshake_initiation *m = (const void *)buf;
+	enum drop_reason why;
+	struct peer *p;
+
+	if (!handshake_admitted(dev, m, sizeof(*m), le32_read(&m->sender_index), src))
+		return;
+	p = noise_handshake_consume_initiation(m, dev, &why);
+	if (!p) {
+		device_count_drop(dev, why);
+		return;
+	}
+	set_endpoint(p, src);
+	p->rx_bytes += sizeof(*m);
+	timers_any_authenticated_packet_received(p);
+	timers_any_authenticated_packet_traversal(p);
+	send_handshake_response(p);
+}
+
+static void receive_response(struct device *dev, const uint8_t *buf, const union conf_endpoint *src)
+{
+	const struct message_handshake_response *m = (const void *)buf;
+	enum drop_reason why;
+	struct peer *p;
+
+	if (!handshake_admitted(dev, m, sizeof(*m), le32_read(&m->sender_index), src))
+		return;
+	p = noise_handshake_consume_response(m, dev, &why);
+	if (!p) {
+		device_count_drop(dev, why);
+		return;
+	}
+	set_endpoint(p, src);
+	p->rx_bytes += sizeof(*m);
+	if (noise_handshake_begin_session(p)) {
+		timers_session_derived(p);
+		timers_handshake_complete(p);
+		/* Confirm the session at once: staged packets, or a keepalive. */
+		send_keepalive(p);
+	}
+	timers_any_authenticated_packet_received(p);
+	timers_any_authenticated_packet_traversal(p);
+}
+
+/* Close to the end of its life, the initiator renews the session before
+ * the peer stops accepting it. */
+static void keep_key_fresh(struct peer *p)
+{
+	struct keypair *kp = p->current;
+
+	if (p->sent_lastminute_handshake || !kp || !kp->i_am_initiator)
+		return;
+	if (clock_ms() - kp->birth_ms >
+	    (uint64_t)(REJECT_AFTER_TIME_S - KEEPALIVE_TIMEOUT_S - REKEY_TIMEOUT_S) * 1000) {
+		p->sent_lastminute_handshake = true;
+		send_handshake_initiation(p, false);
+	}
+}
+
+/* Length of the IP packet at @pkt (from its own header), or 0 if it is not
+ * a well-formed IPv4/IPv6 packet within @len bytes. Sets the source. */
+static size_t inner_packet(const uint8_t *pkt, size_t len, int *family, const uint8_t **src)
+{
+	size_t total;
+
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		total = (size_t)pkt[2] << 8 | pkt[3];
+		if (total < 20 || total > len || (size_t)(pkt[0] & 0xf) * 4 < 20)
+			return 0;
+		*family = AF_INET;
+		*src = pkt + 12;
+		return total;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		total = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		if (total > len)
+			return 0;
+		*family = AF_INET6;
+		*src = pkt + 8;
+		return total;
+	}
+	return 0;
+}
+
+static void receive_data(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)
+{
+	struct message_data *m = (struct message_data *)buf;
+	size_t clen = len - MESSAGE_DATA_HEADER_LEN, plen = clen - NOISE_AUTHTAG_LEN, ilen;
+	uint64_t counter = le64_read(&m->counter), now = clock_ms();
+	struct index_entry *e;
+	struct keypair *kp;
+	const uint8_t *inner_src;
+	struct peer *p;
+	int family;
+
+	e = index_lookup(dev, le32_read(&m->key_idx), INDEX_KEYPAIR);
+	if (!e) {
+		device_count_drop(dev, DROP_UNKNOWN_INDEX);
+		return;
+	}
+	kp = (struct keypair *)e;
+	p = e->peer;
+	if (now - kp->birth_ms >= (uint64_t)REJECT_AFTER_TIME_S * 1000 || kp->replay.counter >= REJECT_AFTER_MESSAGES) {
+		device_count_drop(dev, DROP_KEY_EXPIRED);
+		return;
+	}
+	if (!crypt_aead_decrypt(m->encrypted_data, m->encrypted_data, clen, NULL, 0, counter, kp->recv_key)) {
+		device_count_drop(dev, DROP_DECRYPT);
+		return;
+	}
+	if (!replay_check(&kp->replay, counter)) {
+		device_count_drop(dev, DROP_REPLAY);
+		return;
+	}
+	set_endpoint(p, src);
+	keep_key_fresh(p);
+	p->rx_bytes += len;
+	if (noise_received_with_keypair(p, kp)) {
+		timers_handshake_complete(p);
+		send_staged_packets(p);
+	}
+	timers_any_authenticated_packet_received(p);
+	timers_any_authenticated_packet_traversal(p);
+	if (plen == 0)
+		return; /* a keepalive */
+	timers_data_received(p);
+
+	ilen = inner_packet(m->encrypted_data, plen, &family, &inner_src);
+	if (!ilen) {
+		device_count_drop(dev, DROP_BAD_INNER);
+		return;
+	}
+	/* Cryptokey routing: the inner source must be one of this peer's. */
+	if (allowedips_lookup(dev->aips, family, inner_src) != p) {
+		device_count_drop(dev, DROP_DISALLOWED_SRC);
+		return;
+	}
+	if (write(dev->tun.fd[0], m->encrypted_data, ilen) < 0) {
+		device_count_drop(dev, DROP_SEND_ERROR);
+		return;
+	}
+	dev->rx_packets++;
+}
+
+void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)
+{
+	uint32_t type;
+
+	if (len < sizeof(struct message_header)) {
+		device_count_drop(dev, DROP_SHORT);
+		return;
+	}
+	type = le32_read(buf);
+	switch (type) {
+	case MESSAGE_HANDSHAKE_INITIATION:
+		if (len != sizeof(struct message_handshake_initiation))
+			break;
+		receive_initiation(dev, buf, src);
+		return;
+	case MESSAGE_HANDSHAKE_RESPONSE:
+		if (len != sizeof(struct message_handshake_response))
+			break;
+		receive_response(dev, buf, src);
+		return;
+	case MESSAGE_HANDSHAKE_COOKIE:
+		if (len != sizeof(struct message_handshake_cookie))
+			break;
+		if (!cookie_message_consume(dev, (const void *)buf))
+			device_count_drop(dev, DROP_HANDSHAKE_INVALID);
+		return;
+	case MESSAGE_DATA:
+		if (len < MESSAGE_DATA_MIN_LEN)
+			break;
+		receive_data(dev, buf, len, src);
+		return;
+	default:
+		device_count_drop(dev, DROP_UNKNOWN_TYPE);
+		return;
+	}
+	device_count_drop(dev, DROP_SHORT);
+}

@@ -1,0 +1,224 @@
+/* send.c - the transmit path.
+ *
+ * A packet read from the TUN device is routed to a peer by its destination
+ * (cryptokey routing). If the peer has a usable session and nothing is
+ * waiting before it, it is padded, encrypted in place and sent at once;
+ * otherwise it joins the peer's staged queue, which is flushed as soon as a
+ * handshake completes. The timer events fire in the order the whitepaper
+ * gives: traversal, sent, data sent, then keep the key fresh.
+ *
+ * Buffers: the caller owns the packet buffer; this file only writes into
+ * its headroom and tailroom (see SEND_HEADROOM) and returns it. Staged
+ * packets are copies owned by the peer until sent or purged. */
+#include "send.h"
+
+#include "allowedips.h"
+#include "clock.h"
+#include "cookie.h"
+#include "crypto.h"
+#include "log.h"
+#include "noise.h"
+#include "timers.h"
+#include "udp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void send_buffer(struct peer *p, const void *buf, size_t len)
+{
+	int ret;
+
+	if (!p->endpoint.sa.sa_family) {
+		device_count_drop(p->dev, DROP_NO_ENDPOINT);
+		return;
+	}
+	ret = udp_send(p->dev, &p->endpoint, buf, len);
+	if (ret < 0) {
+		device_count_drop(p->dev, DROP_SEND_ERROR);
+		return;
+	}
+	p->tx_bytes += len;
+}
+
+void send_handshake_initiation(struct peer *p, bool is_retry)
+{
+	struct message_handshake_initiation m;
+	uint64_t now = clock_ms();
+
+	if (!is_retry)
+		p->handshake_attempts = 0;
+	/* At most one initiation per REKEY_TIMEOUT. */
+	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
+		return;
+	if (!p->endpoint.sa.sa_family)
+		return;
+	p->last_sent_handshake_ms = now;
+	if (!noise_handshake_create_initiation(&m, p))
+		return;
+	cookie_add_macs(p, &m, sizeof(m));
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	send_buffer(p, &m, sizeof(m));
+	timers_handshake_initiated(p);
+	crypt_wipe(&m, sizeof(m));
+}
+
+void send_handshake_response(struct peer *p)
+{
+	struct message_handshake_response m;
+
+	p->last_sent_handshake_ms = clock_ms();
+	if (!noise_handshake_create_response(&m, p))
+		return;
+	cookie_add_macs(p, &m, sizeof(m));
+	if (!noise_handshake_begin_session(p))
+		return;
+	timers_session_derived(p);
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	send_buffer(p, &m, sizeof(m));
+}
+
+void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
+			   const struct sockaddr *src)
+{
+	struct message_handshake_cookie m;
+	union conf_endpoint to;
+
+	cookie_message_create(dev, &m, msg, len, sender_index, src);
+	memset(&to, 0, sizeof(to));
+	memcpy(&to, src, src->sa_family == AF_INET6 ? sizeof(to.in6) : sizeof(to.in4));
+	udp_send(dev, &to, &m, sizeof(m));
+}
+
+/* The plaintext is padded to a multiple of 16, but never past the MTU. */
+static size_t padded_len(size_t len, unsigned int mtu)
+{
+	size_t padded = (len + MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(MESSAGE_PADDING_MULTIPLE - 1);
+
+	if (padded > mtu)
+		padded = len > mtu ? len : mtu;
+	return padded;
+}
+
+/* Encrypt @len bytes at @plain in place (SEND_HEADROOM/TAILROOM around it)
+ * with the next counter of @kp and send them. */
+static void send_data(struct peer *p, struct keypair *kp, uint8_t *plain, size_t len)
+{
+	struct message_data *m = (struct message_data *)(plain - MESSAGE_DATA_HEADER_LEN);
+	size_t padded = padded_len(len, p->dev->mtu);
+	uint64_t counter = kp->send_counter++;
+
+	memset(plain + len, 0, padded - len);
+	le32_write(&m->header.type, MESSAGE_DATA);
+	le32_write(&m->key_idx, kp->remote_index);
+	le64_write(&m->counter, counter);
+	crypt_aead_encrypt(plain, plain, padded, NULL, 0, counter, kp->send_key);
+	send_buffer(p, m, MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN);
+	p->dev->tx_packets++;
+}
+
+/* Rekey when the session has carried too much or (for its initiator) lived
+ * too long. */
+static void keep_key_fresh(struct peer *p)
+{
+	struct keypair *kp = p->current;
+	uint64_t now = clock_ms();
+
+	if (kp && (kp->send_counter > REKEY_AFTER_MESSAGES ||
+		   (kp->i_am_initiator && now - kp->birth_ms > REKEY_AFTER_TIME_S * 1000ULL)))
+		send_handshake_initiation(p, false);
+}
+
+static void after_data_sent(struct peer *p, bool any_data)
+{
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	if (any_data)
+		timers_data_sent(p);
+	keep_key_fresh(p);
+}
+
+void send_staged_packets(struct peer *p)
+{
+	static uint8_t buf[SEND_HEADROOM + 65536 + SEND_TAILROOM];
+	struct keypair *kp = p->current;
+	bool any_data = false, any = false;
+
+	if (!noise_keypair_usable(kp, clock_ms())) {
+		send_handshake_initiation(p, false);
+		return;
+	}
+	while (p->staged_count) {
+		struct staged_packet *s = &p->staged[p->staged_head];
+
+		if (kp->send_counter >= REJECT_AFTER_MESSAGES) {
+			send_handshake_initiation(p, false);
+			break;
+		}
+		memcpy(buf + SEND_HEADROOM, s->data, s->len);
+		send_data(p, kp, buf + SEND_HEADROOM, s->len);
+		any = true;
+		any_data |= s->len > 0;
+		free(s->data);
+		s->data = NULL;
+		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
+		p->staged_count--;
+	}
+	if (any)
+		after_data_sent(p, any_data);
+}
+
+void send_keepalive(struct peer *p)
+{
+	/* Anything waiting doubles as the keepalive; otherwise an empty
+	 * data message is staged and sent. */
+	if (!p->staged_count)
+		peer_stage_packet(p, NULL, 0);
+	send_staged_packets(p);
+}
+
+/* Where an IP packet goes: its destination address and family. */
+static int inner_destination(const uint8_t *pkt, size_t len, int *family, const uint8_t **dst)
+{
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		*family = AF_INET;
+		*dst = pkt + 16;
+		return 0;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		*family = AF_INET6;
+		*dst = pkt + 24;
+		return 0;
+	}
+	return -1;
+}
+
+void send_tun_packet(struct device *dev, uint8_t *pkt, size_t len)
+{
+	const uint8_t *dst;
+	struct peer *p;
+	int family;
+
+	if (inner_destination(pkt, len, &family, &dst) < 0) {
+		device_count_drop(dev, DROP_BAD_INNER);
+		return;
+	}
+	p = allowedips_lookup(dev->aips, family, dst);
+	if (!p) {
+		device_count_drop(dev, DROP_NO_PEER);
+		return;
+	}
+	if (!p->endpoint.sa.sa_family) {
+		device_count_drop(dev, DROP_NO_ENDPOINT);
+		return;
+	}
+	if (!p->staged_count && noise_keypair_usable(p->current, clock_ms()) &&
+	    p->current->send_counter < REJECT_AFTER_MESSAGES) {
+		send_data(p, p->current, pkt, len);
+		after_data_sent(p, true);
+		return;
+	}
+	peer_stage_packet(p, pkt, len);
+	send_staged_packets(p);
+}

@@ -1,0 +1,30 @@
+/* send.h - the transmit path: handshake messages, cookie replies,
+ * keepalives, and packets from the TUN device to their peer's endpoint. */
+#ifndef FERRY_SEND_H
+#define FERRY_SEND_H
+
+#include "device.h"
+#include "peer.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* A plaintext packet handed to send_tun_packet() sits in a buffer with this
+ * much room before it (for the data message header) and after it (padding
+ * to 16 bytes and the Poly1305 tag), so it is encrypted in place. */
+#define SEND_HEADROOM MESSAGE_DATA_HEADER_LEN
+#define SEND_TAILROOM (MESSAGE_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN)
+
+void send_handshake_initiation(struct peer *p, bool is_retry);
+/* Answer a consumed initiation and derive the (responder's) session. */
+void send_handshake_response(struct peer *p);
+void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
+			   const struct sockaddr *src);
+void send_keepalive(struct peer *p);
+/* Encrypt and send what waits for @p, or start a handshake if no session. */
+void send_staged_packets(struct peer *p);
+/* One IP packet read from the TUN device. */
+void send_tun_packet(struct device *dev, uint8_t *pkt, size_t len);
+
+#endif

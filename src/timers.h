@@ -1,0 +1,25 @@
+/* timers.h - WireGuard's timers (whitepaper section 6), one function per
+ * event. The packet path reports what happened; this file decides what
+ * that means for the timers. Each timer is an absolute monotonic deadline
+ * in the peer; timers_run() fires the ones that are due. */
+#ifndef FERRY_TIMERS_H
+#define FERRY_TIMERS_H
+
+#include "peer.h"
+
+#include <stdint.h>
+
+void timers_data_sent(struct peer *p);
+void timers_data_received(struct peer *p);
+void timers_any_authenticated_packet_sent(struct peer *p);
+void timers_any_authenticated_packet_received(struct peer *p);
+void timers_handshake_initiated(struct peer *p);
+void timers_handshake_complete(struct peer *p);
+void timers_session_derived(struct peer *p);
+void timers_any_authenticated_packet_traversal(struct peer *p);
+void timers_stop(struct peer *p);
+
+/* Fire every due timer of every peer; returns the next deadline (0: none). */
+uint64_t timers_run(struct device *dev, uint64_t now);
+
+#endif
