@@ -9,6 +9,12 @@
 #include <sys/types.h>
 
 int tuntap_main(int argc, char **argv);
+int daemon_main(int argc, char **argv);
+int genkey_main(int argc, char **argv); /* genkey and genpsk */
+int pubkey_main(int argc, char **argv);
+int show_main(int argc, char **argv);
+int up_main(int argc, char **argv);
+int down_main(int argc, char **argv);
 
 enum tuntap_op { TUNTAP_ADD, TUNTAP_DEL, TUNTAP_SHOW, TUNTAP_HELP };
 

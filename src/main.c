@@ -10,16 +10,24 @@
 #endif
 
 static const char usage_text[] = "Usage: ferry COMMAND [ARGS...]\n"
+				 "       ferry [-f | --foreground] INTERFACE\n"
 				 "       ferry --help | --version\n"
 				 "\n"
 				 "ferry is a userspace VPN and overlay network for Linux built on TUN/TAP devices.\n"
+				 "Its data plane speaks the WireGuard protocol; the standard wg(8) and wg-quick(8)\n"
+				 "tools control it.\n"
 				 "\n"
 				 "Commands:\n"
+				 "  INTERFACE                  run on a new TUN device INTERFACE (like wireguard-go)\n"
+				 "  up CONFIG                  bring up an interface from a wg-quick style file\n"
+				 "  down CONFIG|INTERFACE      take it down again\n"
+				 "  show [INTERFACE]           configuration, state and drop counters\n"
+				 "  genkey | genpsk            print a new private key / preshared key (base64)\n"
+				 "  pubkey                     read a private key on stdin, print its public key\n"
 				 "  tuntap add|del|show|list   manage persistent TUN/TAP devices, as 'ip tuntap' does\n"
 				 "  help                       show this text\n"
 				 "\n"
-				 "Run 'ferry COMMAND help' for the options of a command.\n"
-				 "Project: README.md and docs/ in the ferry sources.\n";
+				 "Run 'ferry COMMAND --help' for the options of a command.\n";
 
 int main(int argc, char **argv)
 {
@@ -36,8 +44,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "tuntap"))
 		return tuntap_main(argc - 1, argv + 1);
-
-	log_err("unknown command '%s'", cmd);
-	fprintf(stderr, "Try 'ferry --help'.\n");
-	return 1;
+	if (!strcmp(cmd, "genkey") || !strcmp(cmd, "genpsk"))
+		return genkey_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pubkey"))
+		return pubkey_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return show_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "up"))
+		return up_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "down"))
+		return down_main(argc - 1, argv + 1);
+	/* Anything else is an interface to run on, as with wireguard-go. */
+	return daemon_main(argc, argv);
 }

@@ -1,0 +1,254 @@
+/* cmd_up.c - `ferry up CONFIG` and `ferry down CONFIG|IFNAME`: the
+ * one-command form of wg-quick for ferry. The interface is named after the
+ * file (wg0.conf makes wg0); addresses, MTU and the routes of AllowedIPs are
+ * set over netlink. */
+#include "commands.h"
+
+#include "conf.h"
+#include "crypto.h"
+#include "device.h"
+#include "log.h"
+#include "netlink.h"
+#include "noise.h"
+#include "uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
+			       "       ferry down CONFIG | INTERFACE\n"
+			       "\n"
+			       "CONFIG is a wg-quick style file, or a bare name meaning /etc/wireguard/NAME.conf.\n"
+			       "The interface takes the file's base name (wg0.conf makes wg0).\n"
+			       "\n"
+			       "[Interface]: PrivateKey, ListenPort, FwMark, Address (repeatable, comma-separated),\n"
+			       "MTU (default 1420). DNS, Table, PreUp, PostUp, PreDown, PostDown and SaveConfig\n"
+			       "are wg-quick's; ferry warns and ignores them.\n"
+			       "[Peer]: PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive.\n"
+			       "\n"
+			       "up creates the TUN device, applies the keys and peers, sets the addresses and\n"
+			       "MTU, brings the link up, adds a route for every AllowedIPs prefix (except /0),\n"
+			       "then runs in the background (-f: in the foreground). down stops it and removes\n"
+			       "the interface.\n";
+
+/* "wg0" -> /etc/wireguard/wg0.conf; "/x/wg0.conf" -> itself. Sets the name. */
+static int resolve_config(const char *arg, char *path, size_t psize, char *name, size_t nsize)
+{
+	const char *base, *why;
+	size_t len;
+
+	if (!strchr(arg, '/') && (strlen(arg) < 5 || strcmp(arg + strlen(arg) - 5, ".conf")))
+		snprintf(path, psize, "/etc/wireguard/%s.conf", arg);
+	else
+		snprintf(path, psize, "%s", arg);
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".conf"))
+		len -= 5;
+	if (len >= nsize || len == 0) {
+		log_err("'%s': the interface name (the file's base name) must be 1 to 15 bytes", arg);
+		return -EINVAL;
+	}
+	memcpy(name, base, len);
+	name[len] = '\0';
+	if (tun_name_check(name, &why) < 0) {
+		log_err("'%s': '%s' is not a valid interface name: %s", arg, name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int configure_link(struct device *dev, const struct conf_device *c)
+{
+	char buf[IP_PREFIX_STRLEN];
+	unsigned int mtu = (c->flags & CONF_HAS_MTU) ? c->mtu : dev->mtu;
+	size_t i, j;
+	int ret;
+
+	dev->mtu = mtu;
+	ret = netlink_link_set_mtu(dev->name, mtu);
+	if (ret < 0) {
+		log_err("%s: cannot set MTU %u: %s", dev->name, mtu, strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < c->n_addresses; i++) {
+		ret = netlink_addr_add(dev->name, &c->addresses[i], false);
+		if (ret < 0) {
+			log_err("%s: cannot add address %s: %s", dev->name,
+				ip_prefix_format(&c->addresses[i], buf, sizeof(buf)), strerror(-ret));
+			return ret;
+		}
+	}
+	ret = netlink_link_set_up(dev->name, true);
+	if (ret < 0) {
+		log_err("%s: cannot bring the link up: %s", dev->name, strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < c->n_peers; i++) {
+		for (j = 0; j < c->peers[i].n_allowedips; j++) {
+			const struct ip_prefix *p = &c->peers[i].allowedips[j];
+
+			if (p->len == 0) {
+				log_warn("%s: not routing %s through the tunnel (a default route needs policy "
+					 "routing; use wg-quick for that)",
+					 dev->name, ip_prefix_format(p, buf, sizeof(buf)));
+				continue;
+			}
+			ret = netlink_route_add(dev->name, p, NULL);
+			/* A route already there (another peer's overlapping prefix) is fine. */
+			if (ret < 0 && ret != -EEXIST) {
+				log_err("%s: cannot add route %s: %s", dev->name, ip_prefix_format(p, buf, sizeof(buf)),
+					strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int daemonize_after_ready(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 && c == 'y' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+int up_main(int argc, char **argv)
+{
+	char path[4096], name[IFNAMSIZ];
+	struct conf_device c;
+	struct tun_config cfg = { 0 };
+	struct device dev;
+	bool foreground = false;
+	const char *arg = NULL;
+	int i, ret, ready_fd = -1;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground"))
+			foreground = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return fputs(up_usage, stdout) < 0;
+		else if (!arg)
+			arg = argv[i];
+		else
+			arg = NULL, i = argc;
+	}
+	if (!arg) {
+		fputs(up_usage, stderr);
+		return 1;
+	}
+	if (resolve_config(arg, path, sizeof(path), name, sizeof(name)) < 0)
+		return 1;
+	if (crypt_init() < 0) {
+		log_err("cannot initialise the crypto libraries");
+		return 1;
+	}
+	noise_init();
+	if (conf_parse_file(path, CONF_WG_QUICK, &c) < 0)
+		return 1;
+	if (device_init(&dev, name) < 0) {
+		conf_device_free(&c);
+		return 1;
+	}
+	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+	cfg.mode = TUN_MODE_TUN;
+	cfg.exclusive = true;
+	if (tun_open(&dev.tun, &cfg) < 0)
+		goto fail;
+	ret = device_apply(&dev, &c);
+	if (ret < 0) {
+		log_err("%s: cannot apply %s: %s", name, path, strerror(-ret));
+		goto fail;
+	}
+	if (configure_link(&dev, &c) < 0)
+		goto fail;
+	ret = uapi_listen(&dev);
+	if (ret < 0) {
+		log_err("%s: cannot create the control socket: %s", name, strerror(-ret));
+		goto fail;
+	}
+	conf_device_free(&c);
+	if (!foreground) {
+		if (daemonize_after_ready(&ready_fd) < 0)
+			goto fail_noconf;
+		if (write(ready_fd, "y", 1) != 1)
+			log_warn("could not report readiness");
+		close(ready_fd);
+		i = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (i >= 0) {
+			dup2(i, STDIN_FILENO);
+			dup2(i, STDOUT_FILENO);
+			close(i);
+		}
+	} else {
+		log_info("%s: up (from %s)", name, path);
+	}
+	ret = device_run(&dev);
+	device_destroy(&dev);
+	return ret < 0 ? 1 : 0;
+fail:
+	conf_device_free(&c);
+fail_noconf:
+	device_destroy(&dev);
+	return 1;
+}
+
+int down_main(int argc, char **argv)
+{
+	char path[4096], name[IFNAMSIZ], sock[108];
+	struct netlink_link link;
+	struct timespec ts = { 0, 50 * 1000000 };
+	int i, ret;
+
+	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(up_usage, argc == 2 ? stdout : stderr);
+		return argc != 2;
+	}
+	if (resolve_config(argv[1], path, sizeof(path), name, sizeof(name)) < 0)
+		return 1;
+	uapi_socket_path(sock, sizeof(sock), name);
+	if (access(sock, F_OK) < 0 && netlink_link_get(name, &link) == -ENODEV) {
+		log_err("%s: no such interface (and no control socket %s)", name, sock);
+		return 1;
+	}
+	if (unlink(sock) < 0 && errno != ENOENT) {
+		log_err("%s: cannot remove %s: %s", name, sock, strerror(errno));
+		return 1;
+	}
+	/* The daemon watches its socket file and stops when it goes; its TUN
+	 * device goes with it. Wait (bounded) for that. */
+	for (i = 0; i < 100; i++) {
+		if (netlink_link_get(name, &link) == -ENODEV)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	ret = netlink_link_del(name);
+	if (ret < 0 && ret != -ENODEV) {
+		log_err("%s: cannot remove the interface: %s", name, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
