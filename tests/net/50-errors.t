@@ -3,7 +3,7 @@
 # device behind.
 # asan: yes   (run again with the ASan/UBSan build by tests/run.sh)
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 31
 
 ns_new E err
 F() { nsx "$E" "$FERRY" "$@"; }
@@ -25,7 +25,8 @@ refuse "unknown user" "unknown user 'no-such-user'" F tuntap add dev x0 mode tun
 refuse "unknown group" "unknown group 'no-such-group'" F tuntap add dev x0 mode tun group no-such-group
 refuse "unknown word" "unknown argument 'multiqueue'" F tuntap add dev x0 mode tun multiqueue
 refuse "unknown operation" "unknown operation 'ad'" F tuntap ad dev x0 mode tun
-refuse "unknown command" "unknown command 'tunnel'" F tunnel
+refuse "unknown option" "unexpected argument '--tunnel'" F --tunnel
+refuse "a daemon with a bad interface name" "invalid interface name 'a/b'" F -f a/b
 refuse "del of a missing device" "no device named 'x9'" F tuntap del dev x9
 refuse "show of a missing device" "no tun/tap device named 'x9'" F tuntap show dev x9
 
