@@ -3,7 +3,8 @@
 # "N passed, N failed" (", N skipped"). Exit status 0 only if none failed.
 #
 # Suites: the unit tests, the integration tests in network namespaces, then
-# the unit tests and the bad-input tests again built with ASan + UBSan.
+# the unit tests and the bad-input tests again built with ASan + UBSan, and a
+# short run of every fuzz target.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,10 @@ done
 for t in tests/net/*.t; do
 	grep -q '^# asan: yes' "$t" && BUILD=build/asan run_suite "net under ASan/UBSan: ${t##*/}" bash "$t"
 done
+# A short run of every libFuzzer target (longer runs: make fuzz-run FUZZ_SECONDS=600).
+if ls build/fuzz/tests/fuzz/fuzz_* >/dev/null 2>&1; then
+	run_suite "fuzz (${FUZZ_SECONDS:-10} s each)" tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+fi
 
 echo
 if [ "$skipped" -gt 0 ]; then
