@@ -2,7 +2,8 @@
 #
 #   make            build build/ferry
 #   make test       install missing packages, build, run every test (plain and ASan/UBSan)
-#   make demo       install missing packages, build, run the demonstration
+#   make demo       install missing packages, build, run the demonstration (an
+#                   encrypted tunnel between two network namespaces)
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
 #   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
 #   make deps       install the Debian packages ferry needs (as root)
@@ -21,15 +22,25 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 FERRY_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
-	-MMD -MP -Isrc -DFERRY_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libmnl)
-FERRY_LDLIBS = $(shell $(PKG_CONFIG) --libs libmnl)
+	-MMD -MP -Isrc -DFERRY_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(LIBS))
+LIBS = libmnl libcrypto libsodium
+FERRY_LDLIBS = $(shell $(PKG_CONFIG) --libs $(LIBS)) -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+FERRY_CFLAGS += $(EXTRA_CFLAGS)
 
 ifeq ($(SANITIZE),1)
 FERRY_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_LDFLAGS = -fsanitize=address,undefined
 endif
+
+# Fuzz builds: clang, the library instrumented for coverage, each target
+# linked with libFuzzer's main.
+ifeq ($(FUZZ),1)
+FERRY_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+FUZZ_SECONDS ?= 10
 
 ifeq ($(V),1)
 Q =
@@ -45,10 +56,14 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: all ferry unit tools asan test test-run demo deps install uninstall clean format check-clang
+.PHONY: demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
-all: $(BUILD)/ferry $(TOOL_BINS)
+all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
 ferry: $(BUILD)/ferry
 
@@ -76,11 +91,35 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libferry.a
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
 
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libferry.a
+	@mkdir -p $(@D)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libferry.a
+	@mkdir -p $(@D)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
+
 unit: $(UNIT_BINS)
 tools: $(TOOL_BINS)
+fuzzers: $(FUZZ_BINS)
+
+# libFuzzer targets for every parser of untrusted input (build/fuzz/tests/fuzz/).
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
+
+# Run each fuzz target for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+fuzz-run: fuzz
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit
+
+# A test-only ferry whose time-based protocol timers are seconds, not minutes,
+# so that a test can watch rekeying happen (see messages.h).
+test-timers:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-timers EXTRA_CFLAGS=-DFERRY_TEST_TIMERS build/test-timers/ferry
 
 deps:
 	$(Q)scripts/deps.sh
@@ -90,11 +129,18 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory test-timers
 	$(Q)tests/run.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# The TUN/TAP gateway to userspace, shown packet by packet.
+demo-gateway: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo-gateway.sh
 
 install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8

@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# make demo: the gateway between the kernel's network stack and userspace,
-# shown in a network namespace of its own that is removed at the end.
-# (The encrypted tunnel between two namespaces replaces this demo when the
-# WireGuard-protocol data plane lands.)
+# make demo-gateway: the gateway between the kernel's network stack and
+# userspace, shown in a network namespace of its own that is removed at the end.
 set -u
 cd "$(dirname "$0")/.."
 FERRY=build/ferry

@@ -6,9 +6,12 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	gcc libc6-dev make pkg-config
-	libmnl-dev libcmocka-dev
-	# tests and demo: namespaces, ping, users
-	iproute2 iputils-ping procps
+	libmnl-dev libcmocka-dev libssl-dev libsodium-dev
+	# fuzzing (libFuzzer comes with clang's runtime)
+	clang libclang-rt-14-dev
+	# tests and demo: namespaces, ping, traffic, a real WireGuard peer and its tools
+	iproute2 iputils-ping procps iperf3 netcat-openbsd
+	wireguard-go wireguard-tools
 )
 
 missing=()
