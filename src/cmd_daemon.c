@@ -87,7 +87,6 @@ int daemon_main(int argc, char **argv)
 	const char *fg_env = getenv("WG_PROCESS_FOREGROUND");
 	bool foreground = fg_env && !strcmp(fg_env, "1");
 	const char *name = NULL, *why;
-	struct tun_config cfg = { 0 };
 	struct device dev;
 	int i, ret, ready_fd = -1;
 
@@ -123,9 +122,7 @@ int daemon_main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
-	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
-	cfg.mode = TUN_MODE_TUN;
-	if (tun_open(&dev.tun, &cfg) < 0)
+	if (device_open_tun(&dev, false) < 0)
 		goto fail;
 	ret = netlink_link_set_mtu(dev.tun.name, dev.mtu);
 	if (ret < 0)

@@ -140,7 +140,6 @@ int up_main(int argc, char **argv)
 {
 	char path[4096], name[IFNAMSIZ];
 	struct conf_device c;
-	struct tun_config cfg = { 0 };
 	struct device dev;
 	bool foreground = false;
 	const char *arg = NULL;
@@ -173,10 +172,7 @@ int up_main(int argc, char **argv)
 		conf_device_free(&c);
 		return 1;
 	}
-	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
-	cfg.mode = TUN_MODE_TUN;
-	cfg.exclusive = true;
-	if (tun_open(&dev.tun, &cfg) < 0)
+	if (device_open_tun(&dev, true) < 0)
 		goto fail;
 	ret = device_apply(&dev, &c);
 	if (ret < 0) {

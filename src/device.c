@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "noise.h"
+#include "offload.h"
 #include "receive.h"
 #include "send.h"
 #include "timers.h"
@@ -76,6 +77,43 @@ int device_init(struct device *dev, const char *name)
 		return -ENOMEM;
 	crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
 	dev->checker.secret_birth_ms = clock_ms();
+	device_read_offload_switches(dev);
+	if (send_batch_init(dev) < 0 || receive_batch_init(dev) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* FERRY_NO_OFFLOAD=all, or a comma-separated list of vnet_hdr (TUN
+ * segmentation and coalescing), udp_gso, udp_gro: the switch for kernels
+ * whose offloads misbehave. Each offload is also probed at start-up. */
+void device_read_offload_switches(struct device *dev)
+{
+	const char *off = getenv("FERRY_NO_OFFLOAD");
+	bool all = off && !strcmp(off, "all");
+
+	dev->want_vnet_hdr = !(all || (off && strstr(off, "vnet_hdr")));
+	dev->want_udp_gso = !(all || (off && strstr(off, "udp_gso")));
+	dev->want_udp_gro = !(all || (off && strstr(off, "udp_gro")));
+}
+
+int device_open_tun(struct device *dev, bool exclusive)
+{
+	struct tun_config cfg = { 0 };
+	int ret;
+
+	snprintf(cfg.name, sizeof(cfg.name), "%s", dev->name);
+	cfg.mode = TUN_MODE_TUN;
+	cfg.exclusive = exclusive;
+	cfg.vnet_hdr = dev->want_vnet_hdr;
+	ret = tun_open(&dev->tun, &cfg);
+	if (ret < 0)
+		return ret;
+	if (dev->tun.vnet_hdr_sz) {
+		ret = tun_set_offload(&dev->tun, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6);
+		dev->tun_gro = ret > 0;
+	}
+	log_info("%s: TUN offloads %s%s%s", dev->name, dev->tun.vnet_hdr_sz ? "vnet_hdr" : "off",
+		 dev->tun.offloads & TUN_F_TSO4 ? " tso" : "", dev->tun.offloads & TUN_F_USO4 ? " uso" : "");
 	return 0;
 }
 
@@ -94,6 +132,8 @@ void device_destroy(struct device *dev)
 	free(dev->peer_hash);
 	free(dev->index_hash);
 	free(dev->ratelimiter);
+	send_batch_free(dev);
+	receive_batch_free(dev);
 	crypt_wipe(dev->private_key, sizeof(dev->private_key));
 	crypt_wipe(&dev->checker, sizeof(dev->checker));
 }
@@ -235,36 +275,53 @@ static void handle_timers(struct device *dev)
 
 static int handle_tun(struct device *dev)
 {
-	static uint8_t buf[SEND_HEADROOM + 65536 + SEND_TAILROOM];
+	static uint8_t buf[VNET_HDR_LEN + 65536];
+	size_t hdr = (size_t)dev->tun.vnet_hdr_sz;
 	int i;
 
 	for (i = 0; i < BATCH; i++) {
-		ssize_t n = read(dev->tun.fd[0], buf + SEND_HEADROOM, 65536);
+		ssize_t n = read(dev->tun.fd[0], buf, sizeof(buf));
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return 0;
+				break;
 			/* The interface was deleted: time to go. */
 			log_info("%s: reading the TUN device: %s; stopping", dev->name, strerror(errno));
+			send_flush(dev);
 			return -errno;
 		}
-		send_tun_packet(dev, buf + SEND_HEADROOM, (size_t)n);
+		if ((size_t)n <= hdr)
+			continue;
+		send_tun_packet(dev, hdr ? (const struct virtio_net_hdr *)buf : NULL, buf + hdr, (size_t)n - hdr);
 	}
+	send_flush(dev);
 	return 0;
 }
 
 static void handle_udp(struct device *dev, int fd)
 {
-	static uint8_t buf[65536];
-	union conf_endpoint src;
-	int i;
+	int round;
 
-	for (i = 0; i < BATCH; i++) {
-		ssize_t n = udp_recv(fd, buf, sizeof(buf), &src);
+	for (round = 0; round < BATCH / UDP_RX_MAX; round++) {
+		int n = udp_rx_recv(fd, &dev->rxb->udp), i;
 
-		if (n < 0)
-			return;
-		receive_packet(dev, buf, (size_t)n, &src);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			uint8_t *b = dev->rxb->udp.bufs[i];
+			size_t len = dev->rxb->udp.msgs[i].msg_len, seg = dev->rxb->udp.gso[i];
+
+			/* With UDP GRO, one buffer holds datagrams of seg bytes each. */
+			if (!seg || seg >= len) {
+				receive_packet(dev, b, len, &dev->rxb->udp.src[i]);
+				continue;
+			}
+			for (size_t off = 0; off < len; off += seg)
+				receive_packet(dev, b + off, len - off < seg ? len - off : seg, &dev->rxb->udp.src[i]);
+		}
+		receive_flush(dev);
+		/* Responses and keepalives that receiving produced. */
+		send_flush(dev);
 	}
 }
 

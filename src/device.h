@@ -44,6 +44,9 @@ struct cookie_checker {
 	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || our public key) */
 };
 
+struct tx_batch;
+struct rx_batch;
+
 struct ratelimiter_entry {
 	uint8_t addr[16];
 	uint64_t last_ns;
@@ -62,6 +65,11 @@ struct device {
 	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
 	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
 	struct cookie_checker checker;
+
+	/* Offloads: wanted (not switched off) and in use (the kernel agreed). */
+	bool want_vnet_hdr, want_udp_gso, want_udp_gro;
+	bool udp_gso, udp_gro;
+	bool tun_gro; /* coalesce writes to the TUN device */
 
 	uint16_t listen_port; /* the bound port */
 	uint32_t fwmark;
@@ -85,6 +93,9 @@ struct device {
 	uint64_t drops[DROP_MAX];
 	uint64_t rx_packets, tx_packets;
 
+	struct tx_batch *txb; /* send.c */
+	struct rx_batch *rxb; /* receive.c */
+
 	int epfd, timerfd, uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
@@ -93,6 +104,10 @@ struct device {
 #define HANDSHAKE_LOAD_LIMIT 64
 
 int device_init(struct device *dev, const char *name);
+void device_read_offload_switches(struct device *dev);
+/* Create (or, unless @exclusive, attach to) the TUN device named like the
+ * interface, with vnet_hdr and offloads when available and wanted. */
+int device_open_tun(struct device *dev, bool exclusive);
 void device_destroy(struct device *dev);
 /* Apply a configuration or change (UAPI set, config file). Returns 0 or a
  * negative errno, as the UAPI reports it. */

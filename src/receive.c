@@ -18,6 +18,7 @@
 #include "timers.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -207,11 +208,90 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const uni
 		device_count_drop(dev, DROP_DISALLOWED_SRC);
 		return;
 	}
-	if (write(dev->tun.fd[0], m->encrypted_data, ilen) < 0) {
-		device_count_drop(dev, DROP_SEND_ERROR);
+	if (dev->rxb->n == RX_BATCH_MAX)
+		receive_flush(dev);
+	dev->rxb->pkts[dev->rxb->n].data = m->encrypted_data;
+	dev->rxb->pkts[dev->rxb->n].len = ilen;
+	dev->rxb->n++;
+	dev->rx_packets++;
+}
+
+int receive_batch_init(struct device *dev)
+{
+	int i;
+
+	dev->rxb = calloc(1, sizeof(*dev->rxb));
+	if (!dev->rxb || udp_rx_init(&dev->rxb->udp) < 0)
+		return -ENOMEM;
+	for (i = 0; i < RX_MERGE_BUFS; i++) {
+		dev->rxb->merge[i] = malloc(VNET_HDR_LEN + 65535);
+		if (!dev->rxb->merge[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void receive_batch_free(struct device *dev)
+{
+	int i;
+
+	if (!dev->rxb)
+		return;
+	udp_rx_free(&dev->rxb->udp);
+	for (i = 0; i < RX_MERGE_BUFS; i++)
+		free(dev->rxb->merge[i]);
+	free(dev->rxb);
+	dev->rxb = NULL;
+}
+
+/* A merged write the device refused: write its segments one by one. */
+static void write_split(struct device *dev, const struct offload_write *w)
+{
+	/* Each slot: a header, then a segment of up to stride - VNET_HDR_LEN
+	 * bytes; the extra VNET_HDR_LEN at the end covers the last slot. */
+	static uint8_t segs[OFFLOAD_MAX_SEGMENTS * (VNET_HDR_LEN + 2048) + VNET_HDR_LEN];
+	size_t lens[OFFLOAD_MAX_SEGMENTS], stride = VNET_HDR_LEN + 2048;
+	int n, i;
+
+	n = offload_split((const struct virtio_net_hdr *)w->buf, w->buf + VNET_HDR_LEN, w->len - VNET_HDR_LEN,
+			  segs + VNET_HDR_LEN, stride, lens, OFFLOAD_MAX_SEGMENTS);
+	for (i = 0; i < n; i++) {
+		memset(segs + (size_t)i * stride, 0, VNET_HDR_LEN);
+		if (write(dev->tun.fd[0], segs + (size_t)i * stride, VNET_HDR_LEN + lens[i]) < 0)
+			device_count_drop(dev, DROP_SEND_ERROR);
+	}
+}
+
+void receive_flush(struct device *dev)
+{
+	struct rx_batch *b = dev->rxb;
+	int i, n;
+
+	if (!b || !b->n)
+		return;
+	if (!dev->tun.vnet_hdr_sz) {
+		for (i = 0; i < b->n; i++)
+			if (write(dev->tun.fd[0], b->pkts[i].data, b->pkts[i].len) < 0)
+				device_count_drop(dev, DROP_SEND_ERROR);
+		b->n = 0;
 		return;
 	}
-	dev->rx_packets++;
+	n = offload_coalesce(b->pkts, b->n, b->merge, dev->tun_gro ? RX_MERGE_BUFS : 0, b->writes);
+	for (i = 0; i < n; i++) {
+		if (write(dev->tun.fd[0], b->writes[i].buf, b->writes[i].len) >= 0)
+			continue;
+		if (errno == EINVAL && ((const struct virtio_net_hdr *)b->writes[i].buf)->gso_type) {
+			/* Some kernels take vnet_hdr but refuse coalesced writes:
+			 * stop coalescing for this device, once (FIELD.md). */
+			log_warn("%s: the TUN device refused a coalesced packet; writing segments from now on",
+				 dev->name);
+			dev->tun_gro = false;
+			write_split(dev, &b->writes[i]);
+			continue;
+		}
+		device_count_drop(dev, DROP_SEND_ERROR);
+	}
+	b->n = 0;
 }
 
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)

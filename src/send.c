@@ -18,9 +18,11 @@
 #include "crypto.h"
 #include "log.h"
 #include "noise.h"
+#include "offload.h"
 #include "timers.h"
 #include "udp.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,12 +196,93 @@ static int inner_destination(const uint8_t *pkt, size_t len, int *family, const 
 	return -1;
 }
 
-void send_tun_packet(struct device *dev, uint8_t *pkt, size_t len)
+int send_batch_init(struct device *dev)
 {
-	const uint8_t *dst;
-	struct peer *p;
-	int family;
+	dev->txb = calloc(1, sizeof(*dev->txb));
+	if (!dev->txb)
+		return -ENOMEM;
+	dev->txb->arena = malloc(SEND_ARENA_SIZE);
+	return dev->txb->arena ? 0 : -ENOMEM;
+}
 
+void send_batch_free(struct device *dev)
+{
+	if (!dev->txb)
+		return;
+	free(dev->txb->arena);
+	free(dev->txb);
+	dev->txb = NULL;
+}
+
+void send_flush(struct device *dev)
+{
+	if (!dev->txb)
+		return;
+	udp_tx_flush(dev, &dev->txb->udp);
+	dev->txb->used = 0;
+}
+
+/* Header bytes in front of each segment's payload: the IP header and, for
+ * a TSO/USO packet, the TCP or UDP header. 0 if the packet is malformed. */
+static size_t segment_header_len(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
+{
+	size_t ip = 0;
+
+	if (len >= 20 && (pkt[0] >> 4) == 4)
+		ip = (size_t)(pkt[0] & 0xf) * 4;
+	else if (len >= 40 && (pkt[0] >> 4) == 6)
+		ip = 40;
+	if (!ip || ip > len)
+		return 0;
+	switch (vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return ip + 20 <= len ? ip + (size_t)(pkt[ip + 12] >> 4) * 4 : 0;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		return ip + 8 <= len ? ip + 8 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Largest UDP payload one GSO send may carry, and the kernel's segment cap. */
+#define UDP_GSO_MAX_BYTES 65000
+#define UDP_GSO_MAX_SEGS  64
+
+/* Queue @n encrypted messages of @stride bytes each at @msgs (the last one
+ * @last_len bytes) for @p: as GSO runs when the socket can, else one by one. */
+static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, int n, size_t stride, size_t last_len)
+{
+	struct tx_batch *b = dev->txb;
+	int per_send = dev->udp_gso ? (int)(UDP_GSO_MAX_BYTES / stride) : 1, i;
+
+	if (per_send > UDP_GSO_MAX_SEGS)
+		per_send = UDP_GSO_MAX_SEGS;
+	if (per_send < 1)
+		per_send = 1;
+	for (i = 0; i < n; i += per_send) {
+		int k = n - i < per_send ? n - i : per_send;
+		size_t len = (size_t)(k - 1) * stride + (i + k == n ? last_len : stride);
+
+		while (
+		    !udp_tx_add(&b->udp, p, &p->endpoint, msgs + (size_t)i * stride, len, k > 1 ? (uint16_t)stride : 0))
+			udp_tx_flush(dev, &b->udp);
+	}
+}
+
+void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
+{
+	static const struct virtio_net_hdr plain = { 0 };
+	struct tx_batch *b = dev->txb;
+	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen = len, stride, last_len = 0;
+	const uint8_t *dst;
+	struct keypair *kp;
+	struct peer *p;
+	uint8_t *out;
+	int family, n, i;
+
+	if (!vh)
+		vh = &plain;
 	if (inner_destination(pkt, len, &family, &dst) < 0) {
 		device_count_drop(dev, DROP_BAD_INNER);
 		return;
@@ -213,12 +296,50 @@ void send_tun_packet(struct device *dev, uint8_t *pkt, size_t len)
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
-	if (!p->staged_count && noise_keypair_usable(p->current, clock_ms()) &&
-	    p->current->send_counter < REJECT_AFTER_MESSAGES) {
-		send_data(p, p->current, pkt, len);
-		after_data_sent(p, true);
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		size_t hl = segment_header_len(vh, pkt, len);
+
+		if (!hl || !vh->gso_size) {
+			device_count_drop(dev, DROP_BAD_INNER);
+			return;
+		}
+		seglen = hl + vh->gso_size < len ? hl + vh->gso_size : len;
+	}
+	/* Each message: data header, the segment padded, the tag. */
+	stride = MESSAGE_DATA_HEADER_LEN + padded_len(seglen, dev->mtu) + NOISE_AUTHTAG_LEN;
+	if (b->used + (size_t)OFFLOAD_MAX_SEGMENTS * stride > SEND_ARENA_SIZE)
+		send_flush(dev);
+	out = b->arena + b->used;
+	n = offload_split(vh, pkt, len, out + MESSAGE_DATA_HEADER_LEN, stride, lens, OFFLOAD_MAX_SEGMENTS);
+	if (n <= 0) {
+		device_count_drop(dev, DROP_BAD_INNER);
 		return;
 	}
-	peer_stage_packet(p, pkt, len);
-	send_staged_packets(p);
+
+	kp = p->current;
+	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
+	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES) {
+		/* No session yet: the segments wait in the peer's queue. */
+		for (i = 0; i < n; i++)
+			peer_stage_packet(p, out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN, lens[i]);
+		send_staged_packets(p);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t *msg = out + (size_t)i * stride;
+		size_t padded = padded_len(lens[i], dev->mtu);
+		uint64_t counter = kp->send_counter++;
+
+		memset(msg + MESSAGE_DATA_HEADER_LEN + lens[i], 0, padded - lens[i]);
+		le32_write(msg, MESSAGE_DATA);
+		le32_write(msg + 4, kp->remote_index);
+		le64_write(msg + 8, counter);
+		crypt_aead_encrypt(msg + MESSAGE_DATA_HEADER_LEN, msg + MESSAGE_DATA_HEADER_LEN, padded, NULL, 0,
+				   counter, kp->send_key);
+		last_len = MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+	}
+	b->used += (size_t)n * stride;
+	dev->tx_packets += (uint64_t)n;
+	queue_messages(dev, p, out, n, stride, last_len);
+	after_data_sent(p, true);
 }

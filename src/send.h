@@ -5,6 +5,9 @@
 
 #include "device.h"
 #include "peer.h"
+#include "udp.h"
+
+#include <linux/virtio_net.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,9 +25,25 @@ void send_handshake_response(struct peer *p);
 void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
 			   const struct sockaddr *src);
 void send_keepalive(struct peer *p);
+
+/* The transmit batch of one turn of the event loop: segmented, encrypted
+ * messages laid out back to back in an arena, queued for sendmmsg. */
+#define SEND_ARENA_SIZE (2u << 20)
+struct tx_batch {
+	struct udp_tx udp;
+	uint8_t *arena;
+	size_t used;
+};
+
+int send_batch_init(struct device *dev);
+void send_batch_free(struct device *dev);
+/* Send everything queued (end of a turn, or the batch is full). */
+void send_flush(struct device *dev);
 /* Encrypt and send what waits for @p, or start a handshake if no session. */
 void send_staged_packets(struct peer *p);
-/* One IP packet read from the TUN device. */
-void send_tun_packet(struct device *dev, uint8_t *pkt, size_t len);
+/* One read from the TUN device: an IP packet, preceded by its
+ * virtio_net_hdr when the device has vnet_hdr (@vh, else NULL); with TSO
+ * it is a super-packet to segment. Queued on the batch, not yet sent. */
+void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len);
 
 #endif

@@ -195,6 +195,9 @@ static void do_stats(struct device *dev, struct out *o)
 {
 	int i;
 
+	out_printf(o, "offloads=%s%s%s%s%s\n", dev->tun.vnet_hdr_sz ? "vnet_hdr" : "none",
+		   dev->tun.offloads & TUN_F_TSO4 ? ",tso" : "", dev->tun_gro ? ",tun_gro" : "",
+		   dev->udp_gso ? ",udp_gso" : "", dev->udp_gro ? ",udp_gro" : "");
 	out_printf(o, "rx_packets=%llu\n", (unsigned long long)dev->rx_packets);
 	out_printf(o, "tx_packets=%llu\n", (unsigned long long)dev->tx_packets);
 	for (i = 0; i < DROP_MAX; i++)
