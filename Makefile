@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run every test (plain and ASan/UBSan)
 #   make demo       install missing packages, build, run the demonstration (an
 #                   encrypted tunnel between two network namespaces)
+#   make bench      compare ferry with veth, VXLAN, wireguard-go and OpenVPN
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
 #   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
 #   make deps       install the Debian packages ferry needs (as root)
@@ -61,7 +62,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
+.PHONY: bench demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
 all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
@@ -141,6 +142,13 @@ demo: deps
 demo-gateway: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo-gateway.sh
+
+# The comparison with raw veth, kernel VXLAN, wireguard-go and OpenVPN
+# (bench/README.md); results in bench/results/.
+bench:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
 
 install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages ferry needs to build, test and run its demo.
+# Install the Debian packages ferry needs to build, test and run its demo
+# (scripts/deps.sh bench: also what make bench needs).
 # Idempotent: when everything is present it only queries dpkg and exits.
 set -euo pipefail
 
@@ -13,6 +14,11 @@ PACKAGES=(
 	iproute2 iputils-ping procps iperf3 netcat-openbsd
 	wireguard-go wireguard-tools
 )
+
+# make bench also compares with OpenVPN (and reads iperf3's JSON with jq).
+if [ "${1:-}" = bench ]; then
+	PACKAGES+=(openvpn openssl jq)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
