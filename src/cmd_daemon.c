@@ -46,6 +46,24 @@ static void set_log_level_from_env(void)
 
 /* Fork; the parent waits for the child's word that it is ready, so that
  * whoever started us (wg-quick) can configure the device at once. */
+static int daemonize(int *ready_fd);
+static void detach_stdio(void);
+
+int daemon_go_background(void)
+{
+	int ready_fd = -1, ret = daemonize(&ready_fd);
+
+	if (ret < 0) {
+		log_err("cannot go to the background: %s", strerror(-ret));
+		return ret;
+	}
+	detach_stdio();
+	if (write(ready_fd, "y", 1) != 1)
+		log_warn("could not tell the parent process that the device is ready");
+	close(ready_fd);
+	return 0;
+}
+
 static int daemonize(int *ready_fd)
 {
 	int p[2];
@@ -88,7 +106,7 @@ int daemon_main(int argc, char **argv)
 	bool foreground = fg_env && !strcmp(fg_env, "1");
 	const char *name = NULL, *why;
 	struct device dev;
-	int i, ret, ready_fd = -1;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
@@ -135,17 +153,8 @@ int daemon_main(int argc, char **argv)
 			log_err("%s: cannot create the control socket in %s: %s", name, UAPI_DIR, strerror(-ret));
 		goto fail;
 	}
-	if (!foreground) {
-		ret = daemonize(&ready_fd);
-		if (ret < 0) {
-			log_err("cannot go to the background: %s", strerror(-ret));
-			goto fail;
-		}
-		detach_stdio();
-		if (write(ready_fd, "y", 1) != 1)
-			log_warn("could not tell the parent process that the device is ready");
-		close(ready_fd);
-	}
+	if (!foreground && daemon_go_background() < 0)
+		goto fail;
 	log_info("%s: running (TUN device and %s/%s.sock ready)", name, UAPI_DIR, name);
 	ret = device_run(&dev);
 	if (ret < 0)

@@ -13,13 +13,11 @@
 #include "uapi.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,27 +113,6 @@ static int configure_link(struct device *dev, const struct conf_device *c)
 	return 0;
 }
 
-static int daemonize_after_ready(int *ready_fd)
-{
-	int p[2];
-	pid_t pid;
-	char c;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(p[1]);
-		_exit(read(p[0], &c, 1) == 1 && c == 'y' ? 0 : 1);
-	}
-	close(p[0]);
-	setsid();
-	*ready_fd = p[1];
-	return 0;
-}
-
 int up_main(int argc, char **argv)
 {
 	char path[4096], name[IFNAMSIZ];
@@ -143,7 +120,7 @@ int up_main(int argc, char **argv)
 	struct device dev;
 	bool foreground = false;
 	const char *arg = NULL;
-	int i, ret, ready_fd = -1;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground"))
@@ -188,17 +165,8 @@ int up_main(int argc, char **argv)
 	}
 	conf_device_free(&c);
 	if (!foreground) {
-		if (daemonize_after_ready(&ready_fd) < 0)
+		if (daemon_go_background() < 0)
 			goto fail_noconf;
-		if (write(ready_fd, "y", 1) != 1)
-			log_warn("could not report readiness");
-		close(ready_fd);
-		i = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (i >= 0) {
-			dup2(i, STDIN_FILENO);
-			dup2(i, STDOUT_FILENO);
-			close(i);
-		}
 	} else {
 		log_info("%s: up (from %s)", name, path);
 	}

@@ -64,6 +64,11 @@ enum conf_style {
 
 void conf_device_free(struct conf_device *c);
 
+/* Grow an array of @n elements of @size bytes kept at a power-of-two
+ * capacity (grows when @n is 0 or a power of two); the old copy is wiped,
+ * as it may hold keys. Returns the array, or NULL (the old one is kept). */
+void *conf_grow_array(void *array, size_t n, size_t size);
+
 /* Parse a config file. Every problem is reported as
  * "ferry: FILE:LINE: Key: 'value' problem" (to stderr through log.h) and the
  * call returns -EINVAL; nothing is half-applied because nothing is applied.

@@ -91,7 +91,7 @@ struct conf_key {
  * grows when the count is 0 or a power of two. It is moved by hand rather
  * than with realloc() so that the old copy, which may hold preshared keys,
  * is wiped and not left behind in freed memory. */
-static void *grow_array(void *array, size_t n, size_t size)
+void *conf_grow_array(void *array, size_t n, size_t size)
 {
 	size_t cap = n ? n * 2 : 1;
 	void *bigger;
@@ -113,7 +113,7 @@ static void *grow_array(void *array, size_t n, size_t size)
 
 static int add_prefix(struct ip_prefix **array, size_t *n, const struct ip_prefix *prefix)
 {
-	struct ip_prefix *bigger = grow_array(*array, *n, sizeof(**array));
+	struct ip_prefix *bigger = conf_grow_array(*array, *n, sizeof(**array));
 
 	if (!bigger)
 		return -ENOMEM;
@@ -435,11 +435,11 @@ static int start_peer(struct parser *p)
 	struct conf_peer *peers;
 
 	/* Both arrays have n_peers entries, so they grow together. */
-	lines = grow_array(p->lines, dev->n_peers, sizeof(*p->lines));
+	lines = conf_grow_array(p->lines, dev->n_peers, sizeof(*p->lines));
 	if (!lines)
 		return fail(p, "out of memory");
 	p->lines = lines;
-	peers = grow_array(dev->peers, dev->n_peers, sizeof(*dev->peers));
+	peers = conf_grow_array(dev->peers, dev->n_peers, sizeof(*dev->peers));
 	if (!peers)
 		return fail(p, "out of memory");
 	dev->peers = peers;

@@ -44,29 +44,6 @@ struct uapi_parser {
 	struct conf_peer discard;
 };
 
-/* See grow_array() in config.c: the capacity of an array in struct
- * conf_device is its count rounded up to a power of two, and the old copy
- * is wiped because it may hold preshared keys. */
-static void *grow_array(void *array, size_t n, size_t size)
-{
-	size_t cap = n ? n * 2 : 1;
-	void *bigger;
-
-	if (n & (n - 1))
-		return array;
-	if (cap > SIZE_MAX / size)
-		return NULL;
-	bigger = calloc(cap, size);
-	if (!bigger)
-		return NULL;
-	if (n) {
-		memcpy(bigger, array, n * size);
-		sodium_memzero(array, n * size);
-	}
-	free(array);
-	return bigger;
-}
-
 static int invalid(struct uapi_parser *p, const char *why)
 {
 	log_debug("uapi set: line %u: %s", p->line, why);
@@ -185,7 +162,7 @@ static int parse_allowed_ip(struct conf_peer *peer, const char *value, size_t le
 	text[len] = '\0';
 	if (ip_prefix_parse(text, &prefix, NULL) < 0)
 		return -EINVAL;
-	bigger = grow_array(peer->allowedips, peer->n_allowedips, sizeof(*bigger));
+	bigger = conf_grow_array(peer->allowedips, peer->n_allowedips, sizeof(*bigger));
 	if (!bigger)
 		return -ENOMEM;
 	peer->allowedips = bigger;
@@ -227,7 +204,7 @@ static int start_peer(struct uapi_parser *p, const char *value, size_t vlen)
 	struct conf_device *dev = p->dev;
 	struct conf_peer *peers;
 
-	peers = grow_array(dev->peers, dev->n_peers, sizeof(*peers));
+	peers = conf_grow_array(dev->peers, dev->n_peers, sizeof(*peers));
 	if (!peers)
 		return -ENOMEM;
 	dev->peers = peers;
