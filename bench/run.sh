@@ -30,8 +30,11 @@
 #                         CPUs to be 90% idle (each run records how idle they were)
 # Run as root. Needs iperf3, jq, wireguard-go, wireguard-tools, openvpn, openssl.
 
+# shellcheck disable=SC2217 # bg (lib.sh) is a function whose command takes the redirections
 WG_LOG_LEVEL=${WG_LOG_LEVEL:-error} # quiet daemons: no logging cost in the data path
+# shellcheck source=../tests/net/lib.sh
 . "$(dirname "$0")/../tests/net/lib.sh"
+# shellcheck source=../tests/net/wglib.sh
 . "$(dirname "$0")/../tests/net/wglib.sh"
 
 BENCH_SYSTEMS=${BENCH_SYSTEMS:-veth vxlan wireguard-go openvpn ferry}
@@ -162,8 +165,11 @@ iperf() {
 sample() {
 	jq -nc --arg s "$1" --arg m "$2" --argjson r "$3" --argjson v "$4" --argjson d "${5:-null}" \
 		'{system: $s, metric: $m, run: $r, value: $v, detail: $d}' >>"$SAMPLES"
-	[ "$4" = null ] && say "  $1 run $3: $2 FAILED ($(tail -n 1 "$T_TMP/errors.log" 2>/dev/null))" ||
+	if [ "$4" = null ]; then
+		say "  $1 run $3: $2 FAILED ($(tail -n 1 "$T_TMP/errors.log" 2>/dev/null))"
+	else
 		say "  $1 run $3: $2 = $(printf '%.2f' "$4")"
+	fi
 }
 
 # utime + stime, in clock ticks, of the given processes (all their threads)
@@ -182,9 +188,9 @@ peak_rss_kb() {
 	local pid m=0 v
 	for pid in "$@"; do
 		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt $m ] && m=$v
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
 	done
-	echo $m
+	echo "$m"
 }
 
 # IP fragments B has received (all of its interfaces): non-zero during a UDP
@@ -311,13 +317,13 @@ teardown_vxlan() {
 # The WireGuard implementations: IMPL -f IFNAME in each host, wg set, addresses.
 WG_IFA="" WG_IFB=""
 setup_wg() { # SYSTEM IMPL
-	local sys=$1 impl=$2 pa pb ka kb pubA pubB
+	local sys=$1 cmd=$2 pa pb ka kb pubA pubB
 	wg_ifname WG_IFA "bA$RANDOM"
 	wg_ifname WG_IFB "bB$RANDOM"
 	wg_keys ka pubA "$sys-a" || return 1
 	wg_keys kb pubB "$sys-b" || return 1
-	wg_start pa "$A" "$impl" "$WG_IFA" >>"$T_TMP/errors.log" || return 1
-	wg_start pb "$B" "$impl" "$WG_IFB" >>"$T_TMP/errors.log" || return 1
+	wg_start pa "$A" "$cmd" "$WG_IFA" >>"$T_TMP/errors.log" || return 1
+	wg_start pb "$B" "$cmd" "$WG_IFB" >>"$T_TMP/errors.log" || return 1
 	DAEMONS=("$pa" "$pb")
 	wg_set "$A" "$WG_IFA" private-key "$ka" listen-port 51001 peer "$pubB" allowed-ips "${INNER_B[$sys]}/32" endpoint "$UB:51002" || return 1
 	wg_set "$B" "$WG_IFB" private-key "$kb" listen-port 51002 peer "$pubA" allowed-ips "${INNER_A[$sys]}/32" endpoint "$UA:51001" || return 1
@@ -325,7 +331,7 @@ setup_wg() { # SYSTEM IMPL
 	wg_addr "$B" "$WG_IFB" "${INNER_B[$sys]}/28" || return 1
 	ping_ok "$A" "${INNER_B[$sys]}" >>"$T_TMP/errors.log" || return 1
 	wg_handshake "$A" "$WG_IFA" "$pubB" 10 >>"$T_TMP/errors.log" || return 1
-	SETUP_INFO=$(jq -nc --arg impl "$impl" --arg ll "$WG_LOG_LEVEL" --argjson mtu "$(mtu_of "$A" "$WG_IFA")" \
+	SETUP_INFO=$(jq -nc --arg impl "$cmd" --arg ll "$WG_LOG_LEVEL" --argjson mtu "$(mtu_of "$A" "$WG_IFA")" \
 		'{command: ($impl + " -f IFNAME"), mtu: $mtu, log_level: $ll}')
 }
 teardown_wg() {
@@ -461,7 +467,7 @@ done
 # ---------------------------------------------------------------- results
 
 ELAPSED=$(($(date +%s) - T0))
-STAMP=$(date +%Y%m%d-%H%M%S)
+STAMP=$(date -d "@$T0" +%Y%m%d-%H%M%S)
 OUT="$BENCH_OUT/bench-$STAMP.json"
 setups="{}"
 for sys in "${!SETUPS[@]}"; do
