@@ -11,7 +11,9 @@
 # Figures per system (each the median of BENCH_RUNS runs, with min and max):
 # TCP throughput with 1 and 4 streams A->B and B->A, UDP packets/s received
 # at each of BENCH_UDP_SIZES, ping round-trip time, CPU seconds of the
-# tunnel daemons per GB during the 1-stream A->B run, the daemons' peak RSS.
+# tunnel daemons per GB during the 1-stream A->B run, the daemons' peak RSS;
+# and, as a check on the run itself, the share of the CPUs that other
+# processes took during each run (a warning names the runs where it was >10%).
 # A table is printed at the end; everything, raw runs included, goes to
 # bench/results/bench-YYYYmmdd-HHMMSS.json. See bench/README.md.
 #
@@ -71,6 +73,7 @@ METRICS+=(
 	"ping_rtt|ping RTT avg|us|down|%.0f"
 	"cpu_per_gb|daemons' CPU in TCP 1 A->B|CPU-s/GB|down|%.2f"
 	"peak_rss|daemon peak RSS (VmHWM)|MiB|down|%.1f"
+	"foreign_cpu|(CPU used by other processes)|%|down|%.0f|noratio"
 )
 
 die() {
@@ -212,6 +215,20 @@ idle_percent() {
 		idle = (y[5] - x[5]) + (y[6] - x[6]) # idle + iowait
 		printf "%.0f", (t > 0 ? 100 * idle / t : 100) }'
 }
+
+# CPU ticks the whole machine has spent (user, nice, system, irq, softirq),
+# and those of this script with its reaped children (iperf3, ping, ...) and
+# the running daemons: the difference over a run is other people's work
+# (and a little of the kernel's threads).
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+our_ticks() {
+	local f
+	f=$(cat "/proc/$$/stat")
+	f=${f##*) }
+	read -ra f <<<"$f"
+	echo $((f[11] + f[12] + f[13] + f[14] + $(cpu_ticks "${DAEMONS[@]}")))
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # Wait (at most BENCH_WAIT_IDLE s) for the CPUs to be at least 90% idle; the
 # idle percentage last seen.
@@ -442,13 +459,17 @@ for sys in $BENCH_SYSTEMS; do
 	for ((run = 1; run <= BENCH_RUNS; run++)); do
 		IDLE=$(wait_quiet)
 		sample "$sys" idle_before "$run" "$IDLE" "{\"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" 2>/dev/null
-		if [ "$IDLE" -lt 90 ]; then
-			BUSY+=("$sys#$run:$IDLE%")
-			say "$sys: run $run/$BENCH_RUNS -- WARNING: the CPUs were only $IDLE% idle just before it: other work competes, figures will be low and noisy"
-		else
-			say "$sys: run $run/$BENCH_RUNS"
-		fi
+		say "$sys: run $run/$BENCH_RUNS (CPUs $IDLE% idle before it)"
+		m0=$(machine_ticks) o0=$(our_ticks) w0=$(ms_now)
 		measure_run "$sys" "$run"
+		m1=$(machine_ticks) o1=$(our_ticks) w1=$(ms_now)
+		v=$(awk -v m=$((m1 - m0)) -v o=$((o1 - o0)) -v ms=$((w1 - w0)) -v hz="$CLK_TCK" -v n="$(nproc)" \
+			'BEGIN { f = 100 * (m - o) / (ms / 1000 * hz * n); printf "%.0f", (f < 0 ? 0 : f) }')
+		sample "$sys" foreign_cpu "$run" "$v" "{\"machine_ticks\": $((m1 - m0)), \"our_ticks\": $((o1 - o0)), \"ms\": $((w1 - w0))}" 2>/dev/null
+		if [ "$v" -gt 10 ]; then
+			BUSY+=("$sys#$run:$v%")
+			say "$sys: run $run -- WARNING: other processes used $v% of the machine's CPU time during it: figures are low and noisy"
+		fi
 		if [ ${#DAEMONS[@]} -gt 0 ] && ! kill -0 "${DAEMONS[@]}" 2>/dev/null; then
 			say "$sys: a daemon has exited; stopping this system"
 			FAILED+=("$sys")
@@ -474,7 +495,8 @@ for sys in "${!SETUPS[@]}"; do
 	setups=$(jq -c --arg s "$sys" --argjson v "${SETUPS[$sys]}" '. + {($s): $v}' <<<"$setups")
 done
 metrics_json=$(printf '%s\n' "${METRICS[@]}" | jq -Rsc 'split("\n") | map(select(length > 0) | split("|")
-	| {key: .[0], label: .[1], unit: .[2], better: (if .[3] == "up" then "higher" else "lower" end), format: .[4]})')
+	| {key: .[0], label: .[1], unit: .[2], better: (if .[3] == "up" then "higher" else "lower" end), format: .[4],
+	   ratio: (.[5] != "noratio")})')
 
 jq -n --slurpfile samples "$SAMPLES" --argjson machine "$MACHINE" --argjson metrics "$metrics_json" \
 	--argjson setups "$setups" --arg systems "$BENCH_SYSTEMS" --arg failed "${FAILED[*]}" \
@@ -490,7 +512,7 @@ jq -n --slurpfile samples "$SAMPLES" --argjson machine "$MACHINE" --argjson metr
 	             udp_sizes: ($sizes | split(" ") | map(select(length > 0) | tonumber)),
 	             ping_count: $pc, ping_interval_s: ($pi | tonumber),
 	             testbed: "namespaces A and B, one veth pair, underlay 192.0.2.1/24 <-> 192.0.2.2/24, MTU 1500; client in A, server in B"},
-	  busy_runs: [$samples[] | select(.metric == "idle_before" and .value < 90) | {system, run, idle_percent: .value}],
+	  busy_runs: [$samples[] | select(.metric == "foreign_cpu" and .value > 10) | {system, run, foreign_cpu_percent: .value}],
 	  failed: ($failed | split(" ") | map(select(length > 0))),
 	  metrics: $metrics,
 	  setup: $setups,
@@ -516,11 +538,11 @@ jq -r '
 	    if $r == null then "-" elif $r.median == null then "FAILED"
 	    else [$r.median, $r.min, $r.max, $r.n] | map(tostring) | join(" ") end)) +
 	  ($rcols | map(($res.ferry[$m.key].median) as $f | ($res[.][$m.key].median) as $o |
-	    if $f == null or $o == null or $o == 0 then "-" else $f / $o | tostring end)))
+	    if ($m.ratio | not) then "" elif $f == null or $o == null or $o == 0 then "-" else $f / $o | tostring end)))
 	| @tsv' "$OUT" >"$T_TMP/table.tsv"
 awk -F'\t' -v nsys="$(wc -w <<<"$BENCH_SYSTEMS")" '
 	function ratio(x) {
-		if (x == "-") return x
+		if (x == "-" || x == "") return x
 		return sprintf(x >= 9.95 ? "%.1fx" : x >= 0.995 ? "%.2fx" : x >= 0.0995 ? "%.2fx" : "%.3fx", x)
 	}
 	function cell(v, f,   p) {
@@ -557,8 +579,8 @@ cat "$T_TMP/table.txt"
 echo
 echo "results: ${OUT#"$TOP"/}   (run time $((ELAPSED / 60)) min $((ELAPSED % 60)) s)"
 if [ ${#BUSY[@]} -gt 0 ]; then
-	echo "WARNING: other work was running: runs that started with the CPUs less than 90% idle: ${BUSY[*]}"
-	echo "         (their figures are low and noisy; rerun on a quiet machine, or with BENCH_WAIT_IDLE=SECONDS)"
+	echo "WARNING: other processes used more than 10% of the CPU time during these runs: ${BUSY[*]}"
+	echo "         (their figures are low and noisy: rerun on a quiet machine, or with BENCH_WAIT_IDLE=SECONDS)"
 fi
 if [ ${#FAILED[@]} -gt 0 ]; then
 	echo "FAILED: ${FAILED[*]} (see above)"
