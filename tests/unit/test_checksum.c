@@ -61,6 +61,32 @@ static void matches_reference_on_random_data(void **state)
 	}
 }
 
+/* Any start address (the fast sum loads words through memcpy), lengths up
+ * to the largest IP packet, and a large carried-in sum. */
+static void matches_reference_unaligned_and_long(void **state)
+{
+	static uint8_t buf[65536 + 8];
+	size_t i;
+	int round;
+
+	(void)state;
+	srand(11);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	for (round = 0; round < 300; round++) {
+		size_t off = (size_t)rand() % 8, len = round < 20 ? 65535 - (size_t)round : (size_t)rand() % 65536;
+		uint32_t head;
+
+		assert_int_equal(checksum_fold(checksum_partial(buf + off, len, 0)), reference(buf + off, len));
+		/* 0xffffffff carried in equals 0xffff, which is zero in one's complement. */
+		head = checksum_partial(buf + off, len & ~(size_t)1, 0xffffffffu);
+		assert_int_equal(checksum_fold(head), reference(buf + off, len & ~(size_t)1));
+	}
+	/* All ones: the sum must stay 0xffff (negative zero), never overflow. */
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(checksum_fold(checksum_partial(buf, 65535, 0)), reference(buf, 65535));
+}
+
 static void pseudo_headers(void **state)
 {
 	uint8_t v4[12] = { 192, 0, 2, 1, 198, 51, 100, 2, 0, 17, 0, 40 };
@@ -77,6 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(known_ipv4_header),
 		cmocka_unit_test(matches_reference_on_random_data),
+		cmocka_unit_test(matches_reference_unaligned_and_long),
 		cmocka_unit_test(pseudo_headers),
 	};
 
