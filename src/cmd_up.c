@@ -32,6 +32,16 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
 			       "are wg-quick's; ferry warns and ignores them.\n"
 			       "[Peer]: PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive.\n"
 			       "\n"
+			       "ferry's own keys, between ferry peers only (see ferry(8), docs/PROTOCOL.md):\n"
+			       "[Interface] Mode = tun | tap   layer 3 (default) or layer 2: Ethernet frames,\n"
+			       "                               a learning switch whose ports are the peers;\n"
+			       "                               the MTU defaults to 1398 so a tagged frame fits\n"
+			       "[Interface] Bridge = NAME      enslave the TAP device to this Linux bridge\n"
+			       "[Peer] MACs = aa:bb:cc:dd:ee:ff, ...  static MACs behind this peer (tap)\n"
+			       "[Peer] Compression = lz4 | none  compress to this peer when it helps (both\n"
+			       "                               ends must say lz4; leaks packet sizes: off\n"
+			       "                               by default)\n"
+			       "\n"
 			       "up creates the TUN device, applies the keys and peers, sets the addresses and\n"
 			       "MTU, brings the link up, adds a route for every AllowedIPs prefix (except /0),\n"
 			       "then runs in the background (-f: in the foreground). down stops it and removes\n"
@@ -68,7 +78,7 @@ static int resolve_config(const char *arg, char *path, size_t psize, char *name,
 static int configure_link(struct device *dev, const struct conf_device *c)
 {
 	char buf[IP_PREFIX_STRLEN];
-	unsigned int mtu = (c->flags & CONF_HAS_MTU) ? c->mtu : dev->mtu;
+	unsigned int mtu = (c->flags & CONF_HAS_MTU) ? c->mtu : dev->tap ? TAP_DEFAULT_MTU : dev->mtu;
 	size_t i, j;
 	int ret;
 
@@ -86,12 +96,29 @@ static int configure_link(struct device *dev, const struct conf_device *c)
 			return ret;
 		}
 	}
+	if (c->bridge[0]) {
+		struct netlink_link br;
+
+		ret = netlink_link_get(c->bridge, &br);
+		if (ret == 0 && strcmp(br.kind, "bridge"))
+			ret = -ENOTSUP;
+		if (ret == 0)
+			ret = netlink_link_set_master(dev->name, c->bridge);
+		if (ret < 0) {
+			log_err("%s: cannot join bridge '%s': %s", dev->name, c->bridge,
+				ret == -ENODEV	  ? "no such device"
+				: ret == -ENOTSUP ? "not a bridge"
+						  : strerror(-ret));
+			return ret;
+		}
+	}
 	ret = netlink_link_set_up(dev->name, true);
 	if (ret < 0) {
 		log_err("%s: cannot bring the link up: %s", dev->name, strerror(-ret));
 		return ret;
 	}
-	for (i = 0; i < c->n_peers; i++) {
+	/* Layer 2 finds peers by MAC address, not by route. */
+	for (i = 0; i < c->n_peers && !dev->tap; i++) {
 		for (j = 0; j < c->peers[i].n_allowedips; j++) {
 			const struct ip_prefix *p = &c->peers[i].allowedips[j];
 
@@ -111,6 +138,16 @@ static int configure_link(struct device *dev, const struct conf_device *c)
 		}
 	}
 	return 0;
+}
+
+static bool any_macs(const struct conf_device *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_peers; i++)
+		if (c->peers[i].n_macs)
+			return true;
+	return false;
 }
 
 int up_main(int argc, char **argv)
@@ -149,7 +186,11 @@ int up_main(int argc, char **argv)
 		conf_device_free(&c);
 		return 1;
 	}
-	if (device_open_tun(&dev, true) < 0)
+	if (c.mode != CONF_MODE_TAP && (c.bridge[0] || any_macs(&c))) {
+		log_err("%s: Bridge and MACs need Mode = tap", path);
+		goto fail;
+	}
+	if ((c.mode == CONF_MODE_TAP ? device_open_tap(&dev, true) : device_open_tun(&dev, true)) < 0)
 		goto fail;
 	ret = device_apply(&dev, &c);
 	if (ret < 0) {

@@ -25,7 +25,16 @@ enum conf_peer_flag {
 	CONF_PEER_HAS_PSK = 1 << 3,	       /* preshared_key given (all zeros clears it) */
 	CONF_PEER_HAS_ENDPOINT = 1 << 4,
 	CONF_PEER_HAS_KEEPALIVE = 1 << 5,
+	CONF_PEER_HAS_COMPRESSION = 1 << 6, /* ferry: Compression */
+	CONF_PEER_HAS_TRANSPORT = 1 << 7,   /* ferry: Transport */
 };
+
+/* ferry extensions, between ferry peers only (docs/PROTOCOL.md). */
+enum conf_compression { CONF_COMPRESS_NONE, CONF_COMPRESS_LZ4 };
+enum conf_transport { CONF_TRANSPORT_UDP, CONF_TRANSPORT_TCP };
+enum conf_mode { CONF_MODE_TUN, CONF_MODE_TAP };
+
+#define CONF_MAC_LEN 6
 
 struct conf_peer {
 	uint8_t public_key[KEY_LEN];
@@ -35,6 +44,10 @@ struct conf_peer {
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
 	struct ip_prefix *allowedips;
 	size_t n_allowedips;
+	enum conf_compression compression;
+	enum conf_transport transport;
+	uint8_t (*macs)[CONF_MAC_LEN]; /* static MACs (TAP mode) */
+	size_t n_macs;
 };
 
 enum conf_device_flag {
@@ -42,7 +55,8 @@ enum conf_device_flag {
 	CONF_HAS_LISTEN_PORT = 1 << 1,
 	CONF_HAS_FWMARK = 1 << 2,
 	CONF_REPLACE_PEERS = 1 << 3,
-	CONF_HAS_MTU = 1 << 4, /* wg-quick [Interface] MTU */
+	CONF_HAS_MTU = 1 << 4,	      /* wg-quick [Interface] MTU */
+	CONF_HAS_LISTEN_TCP = 1 << 5, /* ferry: ListenTCP */
 };
 
 struct conf_device {
@@ -53,6 +67,9 @@ struct conf_device {
 	unsigned int mtu;
 	struct ip_prefix *addresses; /* wg-quick [Interface] Address */
 	size_t n_addresses;
+	enum conf_mode mode; /* ferry: Mode = tun | tap */
+	char bridge[16];     /* ferry: Bridge = NAME ("" none) */
+	uint16_t listen_tcp; /* ferry: ListenTCP = PORT */
 	struct conf_peer *peers;
 	size_t n_peers;
 };

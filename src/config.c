@@ -36,7 +36,9 @@
  * its brackets. A PublicKey twice in one [Peer], or in two peers, is an
  * error rather than a silent merge. */
 #include "conf.h"
+#include "ether.h"
 #include "log.h"
+#include "tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,12 +358,130 @@ static int parse_keepalive(struct parser *p, char *value)
 	return 0;
 }
 
+/* A word out of a short list, case-insensitively; its index or -1. */
+static int parse_word(struct parser *p, const char *key, const char *value, const char *const *words, size_t n,
+		      const char *expected)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(value, words[i]))
+			return (int)i;
+	fail_value(p, key, value, expected);
+	return -1;
+}
+
+static int parse_mode(struct parser *p, char *value)
+{
+	static const char *const words[] = { "tun", "tap" };
+	int w = parse_word(p, "Mode", value, words, 2, "must be tun or tap");
+
+	if (w < 0)
+		return -EINVAL;
+	p->dev->mode = w ? CONF_MODE_TAP : CONF_MODE_TUN;
+	return 0;
+}
+
+static int parse_bridge(struct parser *p, char *value)
+{
+	const char *why = NULL;
+
+	if (tun_name_check(value, &why) < 0)
+		return fail_value(p, "Bridge", value, why);
+	snprintf(p->dev->bridge, sizeof(p->dev->bridge), "%s", value);
+	return 0;
+}
+
+static int parse_listen_tcp(struct parser *p, char *value)
+{
+	uint32_t port = 0;
+	int ret = parse_ranged(p, "ListenTCP", value, false, false, 1, 65535, &port);
+
+	if (ret)
+		return ret;
+	p->dev->listen_tcp = (uint16_t)port;
+	p->dev->flags |= CONF_HAS_LISTEN_TCP;
+	return 0;
+}
+
+static int parse_compression(struct parser *p, char *value)
+{
+	static const char *const words[] = { "none", "off", "lz4" };
+	struct conf_peer *peer = current_peer(p);
+	int w = parse_word(p, "Compression", value, words, 3, "must be lz4 or none");
+
+	if (w < 0)
+		return -EINVAL;
+	peer->compression = w == 2 ? CONF_COMPRESS_LZ4 : CONF_COMPRESS_NONE;
+	peer->flags |= CONF_PEER_HAS_COMPRESSION;
+	return 0;
+}
+
+static int parse_transport(struct parser *p, char *value)
+{
+	static const char *const words[] = { "udp", "tcp" };
+	struct conf_peer *peer = current_peer(p);
+	int w = parse_word(p, "Transport", value, words, 2, "must be udp or tcp");
+
+	if (w < 0)
+		return -EINVAL;
+	peer->transport = w ? CONF_TRANSPORT_TCP : CONF_TRANSPORT_UDP;
+	peer->flags |= CONF_PEER_HAS_TRANSPORT;
+	return 0;
+}
+
+/* aa:bb:cc:dd:ee:ff, a unicast address. */
+static int mac_from_text(const char *s, uint8_t mac[CONF_MAC_LEN], const char **why)
+{
+	if (mac_parse(s, mac) < 0) {
+		*why = "is not a MAC address (aa:bb:cc:dd:ee:ff)";
+		return -EINVAL;
+	}
+	if (!ether_is_valid_source(mac)) {
+		*why = "is a group (multicast or broadcast) or all-zero address, not a station's";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_macs(struct parser *p, char *value)
+{
+	struct conf_peer *peer = current_peer(p);
+	char *item, *next;
+
+	for (item = value; item && *value; item = next) {
+		uint8_t mac[CONF_MAC_LEN];
+		const char *why = NULL;
+		void *grown;
+
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		item = trim(item);
+		if (mac_from_text(item, mac, &why) < 0)
+			return fail_value(p, "MACs", item, why);
+		grown = conf_grow_array(peer->macs, peer->n_macs, CONF_MAC_LEN);
+		if (!grown)
+			return fail(p, "MACs: out of memory");
+		peer->macs = grown;
+		memcpy(peer->macs[peer->n_macs++], mac, CONF_MAC_LEN);
+	}
+	return 0;
+}
+
 static const struct conf_key conf_keys[] = {
 	{ "PrivateKey", SECTION_INTERFACE, false, parse_private_key },
 	{ "ListenPort", SECTION_INTERFACE, false, parse_listen_port },
 	{ "FwMark", SECTION_INTERFACE, false, parse_fwmark },
 	{ "Address", SECTION_INTERFACE, true, parse_address },
 	{ "MTU", SECTION_INTERFACE, true, parse_mtu },
+	/* ferry's own keys (docs/PROTOCOL.md): with `ferry up` only. */
+	{ "Mode", SECTION_INTERFACE, true, parse_mode },
+	{ "Bridge", SECTION_INTERFACE, true, parse_bridge },
+	{ "ListenTCP", SECTION_INTERFACE, true, parse_listen_tcp },
+	{ "Compression", SECTION_PEER, true, parse_compression },
+	{ "Transport", SECTION_PEER, true, parse_transport },
+	{ "MACs", SECTION_PEER, true, parse_macs },
 	/* wg-quick runs these itself (resolvconf, routing tables, hooks,
 	 * writing the file back); ferry configures none of that. */
 	{ "DNS", SECTION_INTERFACE, true, NULL },
@@ -799,8 +919,10 @@ void conf_device_free(struct conf_device *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n_peers; i++)
+	for (i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].allowedips);
+		free(c->peers[i].macs);
+	}
 	if (c->peers)
 		sodium_memzero(c->peers, c->n_peers * sizeof(*c->peers));
 	free(c->peers);

@@ -53,6 +53,11 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_TOO_BIG] = "too_big",
 	[DROP_STAGED_OVERFLOW] = "staged_overflow",
 	[DROP_SEND_ERROR] = "send_error",
+	[DROP_BAD_FERRY] = "bad_ferry_message",
+	[DROP_COMPRESSED_OFF] = "compressed_but_off",
+	[DROP_DECOMPRESS] = "decompress_failed",
+	[DROP_BAD_FRAME] = "bad_frame",
+	[DROP_BAD_SOURCE_MAC] = "bad_source_mac",
 };
 
 void device_count_drop(struct device *dev, enum drop_reason why)
@@ -117,6 +122,25 @@ int device_open_tun(struct device *dev, bool exclusive)
 	return 0;
 }
 
+int device_open_tap(struct device *dev, bool exclusive)
+{
+	struct tun_config cfg = { 0 };
+	int ret;
+
+	dev->macs = mactable_new(0, 0);
+	if (!dev->macs)
+		return -ENOMEM;
+	snprintf(cfg.name, sizeof(cfg.name), "%s", dev->name);
+	cfg.mode = TUN_MODE_TAP;
+	cfg.exclusive = exclusive;
+	ret = tun_open(&dev->tun, &cfg);
+	if (ret < 0)
+		return ret;
+	dev->tap = true;
+	log_info("%s: TAP mode, offloads off", dev->name);
+	return 0;
+}
+
 void device_destroy(struct device *dev)
 {
 	while (dev->peers_head)
@@ -124,6 +148,9 @@ void device_destroy(struct device *dev)
 	uapi_close(dev);
 	udp_close(dev);
 	tun_close(&dev->tun);
+	if (dev->macs)
+		mactable_free(dev->macs);
+	dev->macs = NULL;
 	if (dev->epfd >= 0)
 		close(dev->epfd);
 	if (dev->timerfd >= 0)
@@ -191,6 +218,14 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		allowedips_remove_peer(dev->aips, p);
 	for (i = 0; i < cp->n_allowedips; i++) {
 		int ret = allowedips_insert(dev->aips, &cp->allowedips[i], p);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (cp->flags & CONF_PEER_HAS_COMPRESSION)
+		p->compress = cp->compression == CONF_COMPRESS_LZ4;
+	for (i = 0; i < cp->n_macs; i++) {
+		int ret = dev->macs ? mactable_add_static(dev->macs, cp->macs[i], &p->mac_owner) : -EINVAL;
 
 		if (ret < 0)
 			return ret;
@@ -292,7 +327,11 @@ static int handle_tun(struct device *dev)
 		}
 		if ((size_t)n <= hdr)
 			continue;
-		send_tun_packet(dev, hdr ? (const struct virtio_net_hdr *)buf : NULL, buf + hdr, (size_t)n - hdr);
+		if (dev->tap)
+			send_tap_frame(dev, buf, (size_t)n);
+		else
+			send_tun_packet(dev, hdr ? (const struct virtio_net_hdr *)buf : NULL, buf + hdr,
+					(size_t)n - hdr);
 	}
 	send_flush(dev);
 	return 0;
@@ -373,6 +412,11 @@ int device_run(struct device *dev)
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
+		}
+		if (dev->macs && clock_ms() - dev->macs_expired_ms >= 1000) {
+			/* Lookups skip aged entries; this returns their room. */
+			dev->macs_expired_ms = clock_ms();
+			mactable_expire(dev->macs, dev->macs_expired_ms);
 		}
 		for (i = 0; i < n && !dev->stop; i++) {
 			int fd = events[i].data.fd;

@@ -32,6 +32,11 @@ enum drop_reason {
 	DROP_TOO_BIG,
 	DROP_STAGED_OVERFLOW,
 	DROP_SEND_ERROR,
+	DROP_BAD_FERRY,	     /* a ferry message with a bad header, or of the wrong kind for this mode */
+	DROP_COMPRESSED_OFF, /* compressed, from a peer without Compression = lz4 */
+	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
+	DROP_BAD_FRAME,	     /* TAP: shorter than an Ethernet header */
+	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, or one pinned to another peer */
 	DROP_MAX
 };
 
@@ -60,6 +65,9 @@ struct device {
 	char name[IFNAMSIZ];
 	struct tun_device tun;
 	unsigned int mtu;
+	bool tap;	       /* TAP mode: Ethernet frames, a learning switch */
+	struct mactable *macs; /* TAP mode */
+	uint64_t macs_expired_ms;
 
 	bool has_private_key;
 	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
@@ -102,12 +110,18 @@ struct device {
 };
 
 #define HANDSHAKE_LOAD_LIMIT 64
+/* TAP mode's default MTU: a frame of MTU + 18 (Ethernet header, one VLAN
+ * tag) plus the 4-byte ferry header fits the 1420-byte plaintext budget of
+ * a 1500-byte underlay, IPv6 included (docs/PROTOCOL.md). */
+#define TAP_DEFAULT_MTU 1398
 
 int device_init(struct device *dev, const char *name);
 void device_read_offload_switches(struct device *dev);
 /* Create (or, unless @exclusive, attach to) the TUN device named like the
  * interface, with vnet_hdr and offloads when available and wanted. */
 int device_open_tun(struct device *dev, bool exclusive);
+/* The same for TAP mode (layer 2): a TAP device and a MAC table. */
+int device_open_tap(struct device *dev, bool exclusive);
 void device_destroy(struct device *dev);
 /* Apply a configuration or change (UAPI set, config file). Returns 0 or a
  * negative errno, as the UAPI reports it. */

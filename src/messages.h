@@ -53,7 +53,31 @@ enum message_type {
 	MESSAGE_HANDSHAKE_RESPONSE = 2,
 	MESSAGE_HANDSHAKE_COOKIE = 3,
 	MESSAGE_DATA = 4,
+	/* ferry's extension, between ferry peers only (docs/PROTOCOL.md): laid
+	 * out like a data message, but the 16-byte header is authenticated as
+	 * associated data and the plaintext starts with a struct ferry_header. */
+	MESSAGE_FERRY_DATA = 0x46,
 };
+
+/* The plaintext of a MESSAGE_FERRY_DATA: this header, @length bytes of
+ * payload, zero padding. */
+struct ferry_header {
+	uint8_t kind;	 /* enum ferry_kind */
+	uint8_t flags;	 /* FERRY_FLAG_* */
+	uint16_t length; /* little-endian: payload bytes as sent (compressed or not) */
+} __attribute__((packed));
+
+enum ferry_kind {
+	FERRY_KIND_IP = 1,	 /* an IPv4/IPv6 packet (sent this way when compressed) */
+	FERRY_KIND_ETHERNET = 2, /* an Ethernet frame, TAP mode */
+};
+
+#define FERRY_FLAG_LZ4	 0x01 /* the payload is one LZ4 block */
+#define FERRY_HEADER_LEN sizeof(struct ferry_header)
+/* The most a TAP frame adds to the interface MTU: Ethernet header and one
+ * VLAN tag. A frame of MTU + FERRY_FRAME_OVERHEAD plus the ferry header
+ * is the plaintext budget of TAP mode (docs/PROTOCOL.md, sizes). */
+#define FERRY_FRAME_OVERHEAD 18
 
 /* The type is one byte followed by three reserved zero bytes; read as a
  * little-endian 32-bit word it equals the type. */

@@ -75,6 +75,8 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 	if (dev->n_peers >= dev->peer_hash_size && peer_hash_grow(dev) < 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
+	if (p)
+		mac_owner_init(&p->mac_owner, PEER_MAC_CAP);
 	if (!p)
 		return NULL;
 	p->dev = dev;
@@ -114,6 +116,8 @@ void peer_remove(struct peer *p)
 		dev->peers_tail = p->list_prev;
 	dev->n_peers--;
 	allowedips_remove_peer(dev->aips, p);
+	if (dev->macs)
+		mactable_remove_owner(dev->macs, &p->mac_owner);
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);
@@ -233,7 +237,7 @@ struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_
 
 /* --- packets waiting for a session --- */
 
-void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len)
+static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
 {
 	struct staged_packet *s;
 
@@ -255,7 +259,18 @@ void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len)
 	if (len)
 		memcpy(s->data, pkt, len);
 	s->len = (uint16_t)len;
+	s->ferry = ferry;
 	p->staged_count++;
+}
+
+void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	stage(p, pkt, len, false);
+}
+
+void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len)
+{
+	stage(p, plain, len, true);
 }
 
 void peer_purge_staged(struct peer *p)

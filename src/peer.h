@@ -5,10 +5,12 @@
 #define FERRY_PEER_H
 
 #include "conf.h"
+#include "mactable.h"
 #include "messages.h"
 #include "replay.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -68,9 +70,14 @@ struct cookie_state {
 };
 
 struct staged_packet {
+	bool ferry; /* a ferry message's plaintext (header included) */
 	uint16_t len;
 	uint8_t *data;
 };
+
+/* TAP mode: the most MAC addresses one peer may have learned at a time
+ * (docs/PROTOCOL.md); static MACs do not count. */
+#define PEER_MAC_CAP 1024
 
 struct peer {
 	struct device *dev;
@@ -97,6 +104,10 @@ struct peer {
 	uint64_t last_sent_handshake_ms;
 
 	uint64_t rx_bytes, tx_bytes;
+
+	/* ferry extensions (docs/PROTOCOL.md) */
+	bool compress;			/* Compression = lz4 */
+	struct mac_owner mac_owner;	/* TAP mode: the MACs learned behind this peer */
 	struct timespec last_handshake; /* wall clock; 0 = never */
 
 	/* Packets waiting for a session, oldest first. */
@@ -106,6 +117,11 @@ struct peer {
 	struct peer *hash_next;		    /* by public key */
 	struct peer *list_next, *list_prev; /* in configuration order */
 };
+
+static inline struct peer *peer_of_mac_owner(struct mac_owner *o)
+{
+	return (struct peer *)(void *)((char *)o - offsetof(struct peer, mac_owner));
+}
 
 /* Peers by public key, and session indices. */
 struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
@@ -122,6 +138,8 @@ void index_take_over(struct device *dev, struct index_entry *from, struct index_
 struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind);
 
 void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len);
+/* The same for the plaintext of a ferry message (header included). */
+void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len);
 void peer_purge_staged(struct peer *p);
 
 #endif

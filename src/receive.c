@@ -11,7 +11,9 @@
 #include "allowedips.h"
 #include "clock.h"
 #include "cookie.h"
+#include "compress.h"
 #include "crypto.h"
+#include "ether.h"
 #include "log.h"
 #include "noise.h"
 #include "send.h"
@@ -155,16 +157,121 @@ static size_t inner_packet(const uint8_t *pkt, size_t len, int *family, const ui
 	return 0;
 }
 
-static void receive_data(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)
+static void queue_for_tun(struct device *dev, uint8_t *pkt, size_t len)
+{
+	if (dev->rxb->n == RX_BATCH_MAX)
+		receive_flush(dev);
+	dev->rxb->pkts[dev->rxb->n].data = pkt;
+	dev->rxb->pkts[dev->rxb->n].len = len;
+	dev->rxb->n++;
+	dev->rx_packets++;
+}
+
+/* An IP packet from @p: well-formed, and from one of @p's addresses. */
+static void receive_ip(struct device *dev, struct peer *p, uint8_t *pkt, size_t len)
+{
+	const uint8_t *inner_src;
+	size_t ilen;
+	int family;
+
+	if (dev->tap) {
+		device_count_drop(dev, DROP_BAD_FERRY);
+		return;
+	}
+	ilen = inner_packet(pkt, len, &family, &inner_src);
+	if (!ilen) {
+		device_count_drop(dev, DROP_BAD_INNER);
+		return;
+	}
+	/* Cryptokey routing: the inner source must be one of this peer's. */
+	if (allowedips_lookup(dev->aips, family, inner_src) != p) {
+		device_count_drop(dev, DROP_DISALLOWED_SRC);
+		return;
+	}
+	queue_for_tun(dev, pkt, ilen);
+}
+
+/* TAP mode: a frame from @p. Its source is learned behind @p (unless it is
+ * not a station's address, or pinned to another peer: then it is dropped),
+ * and it goes to the TAP device, whose bridge forwards it on. A peer at its
+ * MAC cap still gets its frames through; only learning stops. */
+static void receive_frame(struct device *dev, struct peer *p, uint8_t *frame, size_t len)
+{
+	struct ether_info eth;
+
+	if (!dev->tap) {
+		device_count_drop(dev, DROP_BAD_FERRY);
+		return;
+	}
+	if (ether_parse(frame, len, &eth) < 0) {
+		device_count_drop(dev, DROP_BAD_FRAME);
+		return;
+	}
+	switch (mactable_learn(dev->macs, eth.src, &p->mac_owner, clock_ms())) {
+	case MAC_LEARN_INVALID:
+	case MAC_LEARN_STATIC_CONFLICT:
+		device_count_drop(dev, DROP_BAD_SOURCE_MAC);
+		return;
+	default:
+		break;
+	}
+	queue_for_tun(dev, frame, len);
+}
+
+/* The plaintext of a ferry message: header, payload (maybe compressed). */
+static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, size_t plen)
+{
+	struct rx_batch *b = dev->rxb;
+	uint8_t kind, flags, *payload = plain + FERRY_HEADER_LEN;
+	size_t len, max_out;
+	ssize_t out;
+
+	if (plen < FERRY_HEADER_LEN) {
+		device_count_drop(dev, DROP_BAD_FERRY);
+		return;
+	}
+	kind = plain[0];
+	flags = plain[1];
+	len = (size_t)plain[2] | (size_t)plain[3] << 8;
+	if (len > plen - FERRY_HEADER_LEN || (flags & ~FERRY_FLAG_LZ4) ||
+	    (kind != FERRY_KIND_IP && kind != FERRY_KIND_ETHERNET)) {
+		device_count_drop(dev, DROP_BAD_FERRY);
+		return;
+	}
+	if (flags & FERRY_FLAG_LZ4) {
+		if (!p->compress) {
+			device_count_drop(dev, DROP_COMPRESSED_OFF);
+			return;
+		}
+		/* Bounded: no more than the largest packet or frame the MTU allows. */
+		max_out = dev->mtu + (kind == FERRY_KIND_ETHERNET ? FERRY_FRAME_OVERHEAD : 0);
+		if (b->zused + max_out > RX_ZBUF_SIZE)
+			receive_flush(dev);
+		if (max_out > RX_ZBUF_SIZE)
+			max_out = RX_ZBUF_SIZE;
+		out = decompress_packet(payload, len, b->zbuf + b->zused, max_out);
+		if (out <= 0) {
+			device_count_drop(dev, DROP_DECOMPRESS);
+			return;
+		}
+		payload = b->zbuf + b->zused;
+		b->zused += (size_t)out;
+		len = (size_t)out;
+	}
+	if (kind == FERRY_KIND_IP)
+		receive_ip(dev, p, payload, len);
+	else
+		receive_frame(dev, p, payload, len);
+}
+
+static void receive_data(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src, bool ferry)
 {
 	struct message_data *m = (struct message_data *)buf;
-	size_t clen = len - MESSAGE_DATA_HEADER_LEN, plen = clen - NOISE_AUTHTAG_LEN, ilen;
+	size_t clen = len - MESSAGE_DATA_HEADER_LEN, plen = clen - NOISE_AUTHTAG_LEN;
 	uint64_t counter = le64_read(&m->counter), now = clock_ms();
 	struct index_entry *e;
 	struct keypair *kp;
-	const uint8_t *inner_src;
 	struct peer *p;
-	int family;
 
 	e = index_lookup(dev, le32_read(&m->key_idx), INDEX_KEYPAIR);
 	if (!e) {
@@ -177,7 +284,8 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const uni
 		device_count_drop(dev, DROP_KEY_EXPIRED);
 		return;
 	}
-	if (!crypt_aead_decrypt(m->encrypted_data, m->encrypted_data, clen, NULL, 0, counter, kp->recv_key)) {
+	if (!crypt_aead_decrypt(m->encrypted_data, m->encrypted_data, clen, ferry ? buf : NULL,
+				ferry ? MESSAGE_DATA_HEADER_LEN : 0, counter, kp->recv_key)) {
 		device_count_drop(dev, DROP_DECRYPT);
 		return;
 	}
@@ -197,23 +305,10 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const uni
 	if (plen == 0)
 		return; /* a keepalive */
 	timers_data_received(p);
-
-	ilen = inner_packet(m->encrypted_data, plen, &family, &inner_src);
-	if (!ilen) {
-		device_count_drop(dev, DROP_BAD_INNER);
-		return;
-	}
-	/* Cryptokey routing: the inner source must be one of this peer's. */
-	if (allowedips_lookup(dev->aips, family, inner_src) != p) {
-		device_count_drop(dev, DROP_DISALLOWED_SRC);
-		return;
-	}
-	if (dev->rxb->n == RX_BATCH_MAX)
-		receive_flush(dev);
-	dev->rxb->pkts[dev->rxb->n].data = m->encrypted_data;
-	dev->rxb->pkts[dev->rxb->n].len = ilen;
-	dev->rxb->n++;
-	dev->rx_packets++;
+	if (ferry)
+		receive_ferry(dev, p, m->encrypted_data, plen);
+	else
+		receive_ip(dev, p, m->encrypted_data, plen);
 }
 
 int receive_batch_init(struct device *dev)
@@ -222,6 +317,9 @@ int receive_batch_init(struct device *dev)
 
 	dev->rxb = calloc(1, sizeof(*dev->rxb));
 	if (!dev->rxb || udp_rx_init(&dev->rxb->udp) < 0)
+		return -ENOMEM;
+	dev->rxb->zbuf = malloc(RX_ZBUF_SIZE);
+	if (!dev->rxb->zbuf)
 		return -ENOMEM;
 	for (i = 0; i < RX_MERGE_BUFS; i++) {
 		dev->rxb->merge[i] = malloc(VNET_HDR_LEN + 65535);
@@ -238,6 +336,7 @@ void receive_batch_free(struct device *dev)
 	if (!dev->rxb)
 		return;
 	udp_rx_free(&dev->rxb->udp);
+	free(dev->rxb->zbuf);
 	for (i = 0; i < RX_MERGE_BUFS; i++)
 		free(dev->rxb->merge[i]);
 	free(dev->rxb);
@@ -267,13 +366,18 @@ void receive_flush(struct device *dev)
 	struct rx_batch *b = dev->rxb;
 	int i, n;
 
-	if (!b || !b->n)
+	if (!b)
 		return;
+	if (!b->n) {
+		b->zused = 0;
+		return;
+	}
 	if (!dev->tun.vnet_hdr_sz) {
 		for (i = 0; i < b->n; i++)
 			if (write(dev->tun.fd[0], b->pkts[i].data, b->pkts[i].len) < 0)
 				device_count_drop(dev, DROP_SEND_ERROR);
 		b->n = 0;
+		b->zused = 0;
 		return;
 	}
 	n = offload_coalesce(b->pkts, b->n, b->merge, dev->tun_gro ? RX_MERGE_BUFS : 0, b->writes);
@@ -292,6 +396,7 @@ void receive_flush(struct device *dev)
 		device_count_drop(dev, DROP_SEND_ERROR);
 	}
 	b->n = 0;
+	b->zused = 0;
 }
 
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)
@@ -323,7 +428,12 @@ void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union co
 	case MESSAGE_DATA:
 		if (len < MESSAGE_DATA_MIN_LEN)
 			break;
-		receive_data(dev, buf, len, src);
+		receive_data(dev, buf, len, src, false);
+		return;
+	case MESSAGE_FERRY_DATA:
+		if (len < MESSAGE_DATA_MIN_LEN)
+			break;
+		receive_data(dev, buf, len, src, true);
 		return;
 	default:
 		device_count_drop(dev, DROP_UNKNOWN_TYPE);

@@ -25,7 +25,11 @@ struct rx_batch {
 	struct offload_write writes[RX_BATCH_MAX];
 	uint8_t *merge[RX_MERGE_BUFS];
 	int n;
+	/* Decompressed payloads of this batch (ferry Compression = lz4). */
+	uint8_t *zbuf;
+	size_t zused;
 };
+#define RX_ZBUF_SIZE (1u << 20)
 
 int receive_batch_init(struct device *dev);
 void receive_batch_free(struct device *dev);

@@ -15,7 +15,9 @@
 #include "allowedips.h"
 #include "clock.h"
 #include "cookie.h"
+#include "compress.h"
 #include "crypto.h"
+#include "ether.h"
 #include "log.h"
 #include "noise.h"
 #include "offload.h"
@@ -105,18 +107,37 @@ static size_t padded_len(size_t len, unsigned int mtu)
 
 /* Encrypt @len bytes at @plain in place (SEND_HEADROOM/TAILROOM around it)
  * with the next counter of @kp and send them. */
-static void send_data(struct peer *p, struct keypair *kp, uint8_t *plain, size_t len)
+/* The plaintext budget a message is padded up to, never past: the MTU for
+ * IP packets; for ferry messages of TAP mode, the largest frame and the
+ * ferry header. */
+static unsigned int pad_budget(const struct device *dev, bool ferry)
 {
-	struct message_data *m = (struct message_data *)(plain - MESSAGE_DATA_HEADER_LEN);
-	size_t padded = padded_len(len, p->dev->mtu);
+	return dev->tap && ferry ? dev->mtu + FERRY_FRAME_OVERHEAD + (unsigned int)FERRY_HEADER_LEN : dev->mtu;
+}
+
+/* Fill in the header of the message whose plaintext (@padded bytes, padding
+ * included) is at @msg + MESSAGE_DATA_HEADER_LEN and encrypt it in place.
+ * A ferry message authenticates its header as associated data, so neither
+ * kind can be passed off as the other. Returns the message's length. */
+static size_t seal_message(uint8_t *msg, size_t padded, struct keypair *kp, bool ferry)
+{
 	uint64_t counter = kp->send_counter++;
 
+	le32_write(msg, ferry ? MESSAGE_FERRY_DATA : MESSAGE_DATA);
+	le32_write(msg + 4, kp->remote_index);
+	le64_write(msg + 8, counter);
+	crypt_aead_encrypt(msg + MESSAGE_DATA_HEADER_LEN, msg + MESSAGE_DATA_HEADER_LEN, padded, ferry ? msg : NULL,
+			   ferry ? MESSAGE_DATA_HEADER_LEN : 0, counter, kp->send_key);
+	return MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+}
+
+static void send_data(struct peer *p, struct keypair *kp, uint8_t *plain, size_t len, bool ferry)
+{
+	uint8_t *m = plain - MESSAGE_DATA_HEADER_LEN;
+	size_t padded = padded_len(len, pad_budget(p->dev, ferry));
+
 	memset(plain + len, 0, padded - len);
-	le32_write(&m->header.type, MESSAGE_DATA);
-	le32_write(&m->key_idx, kp->remote_index);
-	le64_write(&m->counter, counter);
-	crypt_aead_encrypt(plain, plain, padded, NULL, 0, counter, kp->send_key);
-	send_buffer(p, m, MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN);
+	send_buffer(p, m, seal_message(m, padded, kp, ferry));
 	p->dev->tx_packets++;
 }
 
@@ -159,7 +180,7 @@ void send_staged_packets(struct peer *p)
 			break;
 		}
 		memcpy(buf + SEND_HEADROOM, s->data, s->len);
-		send_data(p, kp, buf + SEND_HEADROOM, s->len);
+		send_data(p, kp, buf + SEND_HEADROOM, s->len, s->ferry);
 		any = true;
 		any_data |= s->len > 0;
 		free(s->data);
@@ -270,6 +291,9 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 	}
 }
 
+static void send_compressed_segments(struct device *dev, struct peer *p, struct keypair *kp, uint8_t *out, int n,
+				     size_t stride, const size_t *lens);
+
 void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
 {
 	static const struct virtio_net_hdr plain = { 0 };
@@ -325,21 +349,119 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		send_staged_packets(p);
 		return;
 	}
+	if (p->compress) {
+		send_compressed_segments(dev, p, kp, out, n, stride, lens);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		uint8_t *msg = out + (size_t)i * stride;
 		size_t padded = padded_len(lens[i], dev->mtu);
-		uint64_t counter = kp->send_counter++;
 
 		memset(msg + MESSAGE_DATA_HEADER_LEN + lens[i], 0, padded - lens[i]);
-		le32_write(msg, MESSAGE_DATA);
-		le32_write(msg + 4, kp->remote_index);
-		le64_write(msg + 8, counter);
-		crypt_aead_encrypt(msg + MESSAGE_DATA_HEADER_LEN, msg + MESSAGE_DATA_HEADER_LEN, padded, NULL, 0,
-				   counter, kp->send_key);
-		last_len = MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+		last_len = seal_message(msg, padded, kp, false);
 	}
 	b->used += (size_t)n * stride;
 	dev->tx_packets += (uint64_t)n;
 	queue_messages(dev, p, out, n, stride, last_len);
 	after_data_sent(p, true);
+}
+
+static void ferry_header_write(uint8_t *plain, enum ferry_kind kind, uint8_t flags, size_t len)
+{
+	plain[0] = (uint8_t)kind;
+	plain[1] = flags;
+	plain[2] = (uint8_t)len;
+	plain[3] = (uint8_t)(len >> 8);
+}
+
+/* Compression = lz4: each segment that shrinks by more than the ferry
+ * header goes as a compressed ferry message; the others as plain data
+ * messages. The segments sit at @out + i * @stride + MESSAGE_DATA_HEADER_LEN,
+ * and a compressed one is smaller than its segment, so it fits the slot.
+ * Messages of different sizes cannot share a GSO send: one each. */
+static void send_compressed_segments(struct device *dev, struct peer *p, struct keypair *kp, uint8_t *out, int n,
+				     size_t stride, const size_t *lens)
+{
+	static uint8_t z[65536];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *msg = out + (size_t)i * stride, *plain = msg + MESSAGE_DATA_HEADER_LEN;
+		size_t plen = lens[i], zlen = 0, padded;
+
+		if (plen > FERRY_HEADER_LEN + 1)
+			zlen = compress_packet(plain, plen, z, plen - FERRY_HEADER_LEN - 1);
+		if (zlen) {
+			ferry_header_write(plain, FERRY_KIND_IP, FERRY_FLAG_LZ4, zlen);
+			memcpy(plain + FERRY_HEADER_LEN, z, zlen);
+			plen = FERRY_HEADER_LEN + zlen;
+		}
+		padded = padded_len(plen, dev->mtu);
+		memset(plain + plen, 0, padded - plen);
+		queue_messages(dev, p, msg, 1, stride, seal_message(msg, padded, kp, zlen > 0));
+	}
+	dev->txb->used += (size_t)n * stride;
+	dev->tx_packets += (uint64_t)n;
+	after_data_sent(p, true);
+}
+
+/* One frame to one peer, as a ferry message: copied into the batch arena
+ * (compressed if the peer wants it and it shrinks), encrypted, queued; or
+ * staged while the peer has no session. */
+static void send_frame_to(struct device *dev, struct peer *p, const uint8_t *frame, size_t len)
+{
+	struct tx_batch *b = dev->txb;
+	size_t budget = pad_budget(dev, true), stride, plen, zlen = 0, padded;
+	uint8_t *msg, *plain;
+	struct keypair *kp;
+
+	if (!p->endpoint.sa.sa_family) {
+		device_count_drop(dev, DROP_NO_ENDPOINT);
+		return;
+	}
+	stride = MESSAGE_DATA_HEADER_LEN + padded_len(FERRY_HEADER_LEN + len, budget) + NOISE_AUTHTAG_LEN;
+	if (b->used + stride > SEND_ARENA_SIZE)
+		send_flush(dev);
+	msg = b->arena + b->used;
+	plain = msg + MESSAGE_DATA_HEADER_LEN;
+	if (p->compress && len > 1)
+		zlen = compress_packet(frame, len, plain + FERRY_HEADER_LEN, len - 1);
+	if (!zlen)
+		memcpy(plain + FERRY_HEADER_LEN, frame, len);
+	ferry_header_write(plain, FERRY_KIND_ETHERNET, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
+	plen = FERRY_HEADER_LEN + (zlen ? zlen : len);
+
+	kp = p->current;
+	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) || kp->send_counter + 1 >= REJECT_AFTER_MESSAGES) {
+		peer_stage_ferry(p, plain, plen);
+		send_staged_packets(p);
+		return;
+	}
+	padded = padded_len(plen, budget);
+	memset(plain + plen, 0, padded - plen);
+	queue_messages(dev, p, msg, 1, stride, seal_message(msg, padded, kp, true));
+	b->used += stride;
+	dev->tx_packets++;
+	after_data_sent(p, true);
+}
+
+void send_tap_frame(struct device *dev, const uint8_t *frame, size_t len)
+{
+	struct ether_info eth;
+	struct mac_owner *owner = NULL;
+	struct peer *p;
+
+	if (ether_parse(frame, len, &eth) < 0) {
+		device_count_drop(dev, DROP_BAD_FRAME);
+		return;
+	}
+	if (!ether_is_multicast(eth.dst))
+		owner = mactable_lookup(dev->macs, eth.dst, clock_ms());
+	if (owner) {
+		send_frame_to(dev, peer_of_mac_owner(owner), frame, len);
+		return;
+	}
+	/* Broadcast, multicast, unknown unicast: every peer. */
+	for (p = dev->peers_head; p; p = p->list_next)
+		send_frame_to(dev, p, frame, len);
 }
