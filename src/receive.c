@@ -245,17 +245,18 @@ static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, si
 		}
 		/* Bounded: no more than the largest packet or frame the MTU allows. */
 		max_out = dev->mtu + (kind == FERRY_KIND_ETHERNET ? FERRY_FRAME_OVERHEAD : 0);
-		if (b->zused + max_out > RX_ZBUF_SIZE)
+		if (max_out > RX_ZBUF_SIZE - VNET_HDR_LEN)
+			max_out = RX_ZBUF_SIZE - VNET_HDR_LEN;
+		if (b->zused + VNET_HDR_LEN + max_out > RX_ZBUF_SIZE)
 			receive_flush(dev);
-		if (max_out > RX_ZBUF_SIZE)
-			max_out = RX_ZBUF_SIZE;
-		out = decompress_packet(payload, len, b->zbuf + b->zused, max_out);
+		/* Room before it for the virtio_net_hdr of its write. */
+		out = decompress_packet(payload, len, b->zbuf + b->zused + VNET_HDR_LEN, max_out);
 		if (out <= 0) {
 			device_count_drop(dev, DROP_DECOMPRESS);
 			return;
 		}
-		payload = b->zbuf + b->zused;
-		b->zused += (size_t)out;
+		payload = b->zbuf + b->zused + VNET_HDR_LEN;
+		b->zused += VNET_HDR_LEN + (size_t)out;
 		len = (size_t)out;
 	}
 	if (kind == FERRY_KIND_IP)
