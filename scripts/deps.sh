@@ -12,6 +12,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# tests and demo: namespaces, ping, traffic, a real WireGuard peer and its tools
 	iproute2 iputils-ping procps iperf3 netcat-openbsd
+	# the TCP transport test blocks UDP with nftables
+	nftables
 	wireguard-go wireguard-tools
 )
 

@@ -18,6 +18,7 @@
 #include "receive.h"
 #include "send.h"
 #include "timers.h"
+#include "tcp.h"
 #include "uapi.h"
 #include "udp.h"
 
@@ -58,6 +59,9 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_DECOMPRESS] = "decompress_failed",
 	[DROP_BAD_FRAME] = "bad_frame",
 	[DROP_BAD_SOURCE_MAC] = "bad_source_mac",
+	[DROP_TCP_FRAMING] = "tcp_bad_length",
+	[DROP_TCP_CUT] = "tcp_cut_mid_message",
+	[DROP_TCP_REFUSED] = "tcp_refused",
 };
 
 void device_count_drop(struct device *dev, enum drop_reason why)
@@ -75,6 +79,7 @@ int device_init(struct device *dev, const char *name)
 	memset(dev, 0, sizeof(*dev));
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	dev->udp4 = dev->udp6 = dev->epfd = dev->timerfd = dev->uapi_fd = -1;
+	dev->tcp4 = dev->tcp6 = -1;
 	dev->mtu = 1420;
 	dev->aips = allowedips_new();
 	dev->ratelimiter = calloc(RATELIMITER_SLOTS, sizeof(*dev->ratelimiter));
@@ -146,6 +151,7 @@ void device_destroy(struct device *dev)
 	while (dev->peers_head)
 		peer_remove(dev->peers_head);
 	uapi_close(dev);
+	tcp_close_all(dev);
 	udp_close(dev);
 	tun_close(&dev->tun);
 	if (dev->macs)
@@ -222,6 +228,8 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		if (ret < 0)
 			return ret;
 	}
+	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
+		p->transport_tcp = cp->transport == CONF_TRANSPORT_TCP;
 	if (cp->flags & CONF_PEER_HAS_COMPRESSION)
 		p->compress = cp->compression == CONF_COMPRESS_LZ4;
 	for (i = 0; i < cp->n_macs; i++) {
@@ -268,6 +276,13 @@ int device_apply(struct device *dev, const struct conf_device *c)
 			ev.data.fd = dev->udp6;
 			if (dev->udp6 >= 0)
 				epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->udp6, &ev);
+		}
+	}
+	if (c->flags & CONF_HAS_LISTEN_TCP) {
+		ret = tcp_listen(dev, c->listen_tcp);
+		if (ret < 0) {
+			log_err("%s: cannot listen on TCP port %u: %s", dev->name, c->listen_tcp, strerror(-ret));
+			return ret;
 		}
 	}
 	if (c->flags & CONF_REPLACE_PEERS)
@@ -403,20 +418,24 @@ int device_run(struct device *dev)
 	if (loop_add(dev, dev->tun.fd[0]) || loop_add(dev, dev->udp4) || loop_add(dev, dev->udp6) ||
 	    loop_add(dev, dev->timerfd) || loop_add(dev, dev->uapi_fd) || loop_add(dev, sigfd) || loop_add(dev, inofd))
 		return -errno;
+	tcp_loop_started(dev);
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
 
 	while (!dev->stop) {
-		int n = epoll_wait(dev->epfd, events, 16, -1);
+		/* TAP ageing and TCP connection timeouts tick once a second. */
+		int n = epoll_wait(dev->epfd, events, 16, dev->macs || dev->tcp_conns ? 1000 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
 		}
-		if (dev->macs && clock_ms() - dev->macs_expired_ms >= 1000) {
+		if (clock_ms() - dev->macs_expired_ms >= 1000) {
 			/* Lookups skip aged entries; this returns their room. */
 			dev->macs_expired_ms = clock_ms();
-			mactable_expire(dev->macs, dev->macs_expired_ms);
+			if (dev->macs)
+				mactable_expire(dev->macs, dev->macs_expired_ms);
+			tcp_expire(dev, dev->macs_expired_ms);
 		}
 		for (i = 0; i < n && !dev->stop; i++) {
 			int fd = events[i].data.fd;
@@ -426,6 +445,8 @@ int device_run(struct device *dev)
 					dev->stop = true;
 			} else if (fd == dev->udp4 || fd == dev->udp6) {
 				handle_udp(dev, fd);
+			} else if (tcp_handle_event(dev, fd, events[i].events)) {
+				/* a TCP connection or listener */
 			} else if (fd == dev->timerfd) {
 				handle_timers(dev);
 			} else if (fd == dev->uapi_fd) {

@@ -37,6 +37,9 @@ enum drop_reason {
 	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
 	DROP_BAD_FRAME,	     /* TAP: shorter than an Ethernet header */
 	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, or one pinned to another peer */
+	DROP_TCP_FRAMING,    /* TCP: a length of 0 or beyond the largest message: connection reset */
+	DROP_TCP_CUT,	     /* TCP: the stream ended inside a message */
+	DROP_TCP_REFUSED,    /* TCP: too many connections that authenticated nothing */
 	DROP_MAX
 };
 
@@ -80,6 +83,10 @@ struct device {
 	bool tun_gro; /* coalesce writes to the TUN device */
 
 	uint16_t listen_port; /* the bound port */
+	uint16_t listen_tcp;  /* ListenTCP (0: none) */
+	int tcp4, tcp6;	      /* listening TCP sockets, or -1 */
+	struct tcp_conn *tcp_conns;
+	struct tcp_conn *rx_conn; /* the connection of the message being received */
 	uint32_t fwmark;
 	int udp4, udp6;
 

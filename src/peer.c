@@ -8,6 +8,7 @@
 #include "device.h"
 #include "log.h"
 #include "noise.h"
+#include "tcp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -75,8 +76,10 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 	if (dev->n_peers >= dev->peer_hash_size && peer_hash_grow(dev) < 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (p)
+	if (p) {
 		mac_owner_init(&p->mac_owner, PEER_MAC_CAP);
+		tcp_backoff_init(&p->tcp_backoff);
+	}
 	if (!p)
 		return NULL;
 	p->dev = dev;
@@ -118,6 +121,7 @@ void peer_remove(struct peer *p)
 	allowedips_remove_peer(dev->aips, p);
 	if (dev->macs)
 		mactable_remove_owner(dev->macs, &p->mac_owner);
+	tcp_peer_removed(p);
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);

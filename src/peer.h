@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "mactable.h"
+#include "tcpframe.h"
 #include "messages.h"
 #include "replay.h"
 
@@ -106,8 +107,12 @@ struct peer {
 	uint64_t rx_bytes, tx_bytes;
 
 	/* ferry extensions (docs/PROTOCOL.md) */
-	bool compress;			/* Compression = lz4 */
-	struct mac_owner mac_owner;	/* TAP mode: the MACs learned behind this peer */
+	bool compress;		    /* Compression = lz4 */
+	struct mac_owner mac_owner; /* TAP mode: the MACs learned behind this peer */
+	bool transport_tcp;	    /* Transport = tcp: connect to the Endpoint over TCP */
+	struct tcp_conn *tcp_conn;  /* where messages to it go, when set */
+	struct tcp_backoff tcp_backoff;
+	uint64_t tcp_retry_ms;		/* no connection attempt before this */
 	struct timespec last_handshake; /* wall clock; 0 = never */
 
 	/* Packets waiting for a session, oldest first. */

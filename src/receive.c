@@ -17,6 +17,7 @@
 #include "log.h"
 #include "noise.h"
 #include "send.h"
+#include "tcp.h"
 #include "timers.h"
 
 #include <errno.h>
@@ -26,7 +27,12 @@
 
 static void set_endpoint(struct peer *p, const union conf_endpoint *src)
 {
-	/* Roaming: the peer is wherever its latest authenticated packet came from. */
+	/* Roaming: the peer is wherever its latest authenticated packet came
+	 * from; over TCP, that is the connection it came on. */
+	if (p->dev->rx_conn) {
+		tcp_bind_peer(p->dev, p);
+		return;
+	}
 	p->endpoint = *src;
 }
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "noise.h"
 #include "offload.h"
+#include "tcp.h"
 #include "timers.h"
 #include "udp.h"
 
@@ -32,7 +33,16 @@ static void send_buffer(struct peer *p, const void *buf, size_t len)
 {
 	int ret;
 
-	if (!p->endpoint.sa.sa_family) {
+	if (tcp_peer_uses_tcp(p)) {
+		ret = tcp_send(p, buf, len);
+		if (ret < 0) {
+			device_count_drop(p->dev, DROP_SEND_ERROR);
+			return;
+		}
+		p->tx_bytes += len;
+		return;
+	}
+	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
 		device_count_drop(p->dev, DROP_NO_ENDPOINT);
 		return;
 	}
@@ -54,7 +64,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	/* At most one initiation per REKEY_TIMEOUT. */
 	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
 		return;
-	if (!p->endpoint.sa.sa_family)
+	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p))
 		return;
 	p->last_sent_handshake_ms = now;
 	if (!noise_handshake_create_initiation(&m, p))
@@ -90,6 +100,10 @@ void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint
 	union conf_endpoint to;
 
 	cookie_message_create(dev, &m, msg, len, sender_index, src);
+	if (dev->rx_conn) {
+		tcp_reply(dev, &m, sizeof(m));
+		return;
+	}
 	memset(&to, 0, sizeof(to));
 	memcpy(&to, src, src->sa_family == AF_INET6 ? sizeof(to.in6) : sizeof(to.in4));
 	udp_send(dev, &to, &m, sizeof(m));
@@ -277,6 +291,11 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 	struct tx_batch *b = dev->txb;
 	int per_send = dev->udp_gso ? (int)(UDP_GSO_MAX_BYTES / stride) : 1, i;
 
+	if (tcp_peer_uses_tcp(p)) {
+		for (i = 0; i < n; i++)
+			send_buffer(p, msgs + (size_t)i * stride, i == n - 1 ? last_len : stride);
+		return;
+	}
 	if (per_send > UDP_GSO_MAX_SEGS)
 		per_send = UDP_GSO_MAX_SEGS;
 	if (per_send < 1)
@@ -316,7 +335,7 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		device_count_drop(dev, DROP_NO_PEER);
 		return;
 	}
-	if (!p->endpoint.sa.sa_family) {
+	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
@@ -415,7 +434,7 @@ static void send_frame_to(struct device *dev, struct peer *p, const uint8_t *fra
 	uint8_t *msg, *plain;
 	struct keypair *kp;
 
-	if (!p->endpoint.sa.sa_family) {
+	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}

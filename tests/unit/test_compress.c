@@ -135,7 +135,7 @@ static void round_trips_compressible_data(void **state)
 
 static void random_data_is_not_compressed(void **state)
 {
-	uint8_t src[1501], dst[1501 + GUARD], guard[GUARD];
+	uint8_t src[1501] = { 0 }, dst[1501 + GUARD], guard[GUARD];
 	size_t len, end;
 
 	(void)state;

@@ -1,0 +1,422 @@
+/* tcp.c - the TCP transport between ferry peers (tcp.h). */
+#include "tcp.h"
+
+#include "clock.h"
+#include "device.h"
+#include "log.h"
+#include "peer.h"
+#include "receive.h"
+#include "send.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The longest message a connection accepts: a data message carrying the
+ * largest packet or frame the MTU allows, padded, or a handshake. */
+static size_t max_message(const struct device *dev)
+{
+	size_t m =
+	    MESSAGE_DATA_OVERHEAD + FERRY_HEADER_LEN + FERRY_FRAME_OVERHEAD + dev->mtu + MESSAGE_PADDING_MULTIPLE;
+
+	return m > TCPFRAME_MAX_MSG ? TCPFRAME_MAX_MSG : m;
+}
+
+static void set_sockopts(int fd)
+{
+	int one = 1;
+
+	/* Messages are already batched; Nagle would only add latency. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
+static void watch(struct tcp_conn *c, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (c->watch_out ? EPOLLOUT : 0u) };
+
+	ev.data.fd = c->fd;
+	epoll_ctl(c->dev->epfd, op, c->fd, &ev);
+}
+
+static void want_out(struct tcp_conn *c, bool on)
+{
+	if (c->watch_out == on)
+		return;
+	c->watch_out = on;
+	watch(c, EPOLL_CTL_MOD);
+}
+
+static unsigned int unbound_count(const struct device *dev)
+{
+	const struct tcp_conn *c;
+	unsigned int n = 0;
+
+	for (c = dev->tcp_conns; c; c = c->next)
+		n += !c->peer;
+	return n;
+}
+
+static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_endpoint *remote, bool outbound)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	size_t max = max_message(dev);
+
+	if (!c)
+		return NULL;
+	if (tcpframe_rx_init(&c->rx, max) < 0 || tcpframe_tx_init(&c->tx, TCPFRAME_TX_CAP, max) < 0) {
+		tcpframe_rx_free(&c->rx);
+		free(c);
+		return NULL;
+	}
+	c->fd = fd;
+	c->dev = dev;
+	c->outbound = outbound;
+	c->remote = *remote;
+	c->born_ms = c->last_rx_ms = clock_ms();
+	c->next = dev->tcp_conns;
+	dev->tcp_conns = c;
+	watch(c, EPOLL_CTL_ADD);
+	return c;
+}
+
+static void conn_close(struct tcp_conn *c, const char *why)
+{
+	struct device *dev = c->dev;
+	struct tcp_conn **pp;
+
+	for (pp = &dev->tcp_conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	if (dev->rx_conn == c)
+		dev->rx_conn = NULL;
+	if (c->peer && c->peer->tcp_conn == c) {
+		c->peer->tcp_conn = NULL;
+		log_debug("%s: TCP connection to a peer closed: %s", dev->name, why);
+	}
+	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	tcpframe_rx_free(&c->rx);
+	tcpframe_tx_free(&c->tx);
+	free(c);
+}
+
+static int listen_one(int family, uint16_t port)
+{
+	union conf_endpoint a;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	if (family == AF_INET) {
+		a.in4.sin_family = AF_INET;
+		a.in4.sin_port = htons(port);
+	} else {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons(port);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &a.sa, family == AF_INET ? sizeof(a.in4) : sizeof(a.in6)) < 0 || listen(fd, 64) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int tcp_listen(struct device *dev, uint16_t port)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd4, fd6;
+
+	if (dev->tcp4 >= 0 || dev->tcp6 >= 0) {
+		if (port == dev->listen_tcp)
+			return 0;
+		if (dev->tcp4 >= 0)
+			close(dev->tcp4);
+		if (dev->tcp6 >= 0)
+			close(dev->tcp6);
+		dev->tcp4 = dev->tcp6 = -1;
+	}
+	fd4 = listen_one(AF_INET, port);
+	fd6 = listen_one(AF_INET6, port);
+	if (fd4 < 0 && fd6 < 0)
+		return fd4 != -EAFNOSUPPORT ? fd4 : fd6;
+	dev->tcp4 = fd4 >= 0 ? fd4 : -1;
+	dev->tcp6 = fd6 >= 0 ? fd6 : -1;
+	dev->listen_tcp = port;
+	if (dev->epfd >= 0) {
+		ev.data.fd = dev->tcp4;
+		if (dev->tcp4 >= 0)
+			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp4, &ev);
+		ev.data.fd = dev->tcp6;
+		if (dev->tcp6 >= 0)
+			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp6, &ev);
+	}
+	return 0;
+}
+
+static void accept_all(struct device *dev, int lfd)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		union conf_endpoint remote;
+		socklen_t alen = sizeof(remote);
+		int fd;
+
+		memset(&remote, 0, sizeof(remote));
+		fd = accept4(lfd, &remote.sa, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (unbound_count(dev) >= TCP_MAX_UNBOUND) {
+			/* Connections that say nothing must not pile up. */
+			device_count_drop(dev, DROP_TCP_REFUSED);
+			close(fd);
+			continue;
+		}
+		set_sockopts(fd);
+		if (!conn_new(dev, fd, &remote, false)) {
+			device_count_drop(dev, DROP_TCP_REFUSED);
+			close(fd);
+		}
+	}
+}
+
+static int deliver(void *ctx, uint8_t *msg, size_t len)
+{
+	struct tcp_conn *c = ctx;
+	struct device *dev = c->dev;
+
+	c->last_rx_ms = clock_ms();
+	dev->rx_conn = c;
+	receive_packet(dev, msg, len, &c->remote);
+	/* receive_packet may have closed nothing: connections close only
+	 * here and in the event handler, never from inside it. */
+	dev->rx_conn = NULL;
+	return 0;
+}
+
+static void conn_readable(struct tcp_conn *c)
+{
+	static uint8_t scratch[TCPFRAME_SCRATCH_SIZE];
+	struct device *dev = c->dev;
+	ssize_t r = tcpframe_read(&c->rx, c->fd, scratch, sizeof(scratch), deliver, c);
+
+	/* Delivered messages live in scratch: write and send them now. */
+	receive_flush(dev);
+	send_flush(dev);
+	if (r > 0 || r == -EAGAIN)
+		return;
+	if (r == 0) {
+		if (tcpframe_rx_pending(&c->rx))
+			device_count_drop(dev, DROP_TCP_CUT);
+		conn_close(c, "closed by the peer");
+		return;
+	}
+	if (r == -EBADMSG || r == -EMSGSIZE)
+		device_count_drop(dev, DROP_TCP_FRAMING);
+	conn_close(c, strerror((int)-r));
+}
+
+static void conn_writable(struct tcp_conn *c)
+{
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			log_debug("%s: TCP connect failed: %s", c->dev->name, strerror(err));
+			conn_close(c, strerror(err));
+			return;
+		}
+		c->connecting = false;
+	}
+	if (tcpframe_flush(&c->tx, c->fd) < 0) {
+		conn_close(c, "write failed");
+		return;
+	}
+	want_out(c, tcpframe_tx_pending(&c->tx));
+}
+
+bool tcp_handle_event(struct device *dev, int fd, uint32_t events)
+{
+	struct tcp_conn *c;
+
+	if (fd >= 0 && (fd == dev->tcp4 || fd == dev->tcp6)) {
+		accept_all(dev, fd);
+		return true;
+	}
+	for (c = dev->tcp_conns; c && c->fd != fd; c = c->next)
+		;
+	if (!c)
+		return false;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		if (c->connecting || (events & EPOLLOUT)) {
+			conn_writable(c);
+			/* c may be gone: look it up again before reading. */
+			for (c = dev->tcp_conns; c && c->fd != fd; c = c->next)
+				;
+			if (!c)
+				return true;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		conn_readable(c);
+	return true;
+}
+
+static struct tcp_conn *connect_peer(struct peer *p)
+{
+	struct device *dev = p->dev;
+	struct tcp_conn *c;
+	uint64_t now = clock_ms();
+	socklen_t alen = p->endpoint.sa.sa_family == AF_INET6 ? sizeof(p->endpoint.in6) : sizeof(p->endpoint.in4);
+	int fd;
+
+	if (now < p->tcp_retry_ms)
+		return NULL;
+	/* The next attempt waits; a connection that carries a message resets it. */
+	p->tcp_retry_ms = tcp_backoff_next_ms(&p->tcp_backoff, now);
+	fd = socket(p->endpoint.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	set_sockopts(fd);
+	if (dev->fwmark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &dev->fwmark, sizeof(dev->fwmark));
+	if (connect(fd, &p->endpoint.sa, alen) < 0 && errno != EINPROGRESS) {
+		log_debug("%s: TCP connect: %s", dev->name, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	c = conn_new(dev, fd, &p->endpoint, true);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->connecting = true;
+	c->peer = p;
+	p->tcp_conn = c;
+	want_out(c, true);
+	return c;
+}
+
+static int conn_send(struct tcp_conn *c, const void *msg, size_t len)
+{
+	int r = tcpframe_send(&c->tx, c->fd, msg, len);
+
+	if (r < 0 && r != -EAGAIN && !c->connecting) {
+		conn_close(c, strerror(-r));
+		return r;
+	}
+	if (r == TCPFRAME_DROPPED_FULL || r == TCPFRAME_DROPPED_SIZE)
+		return -ENOBUFS;
+	if (tcpframe_tx_pending(&c->tx))
+		want_out(c, true);
+	return 0;
+}
+
+int tcp_send(struct peer *p, const void *msg, size_t len)
+{
+	struct tcp_conn *c = p->tcp_conn;
+
+	if (!c) {
+		if (!p->transport_tcp || !p->endpoint.sa.sa_family)
+			return -ENOTCONN;
+		c = connect_peer(p);
+		if (!c)
+			return -ENOTCONN;
+	}
+	return conn_send(c, msg, len);
+}
+
+int tcp_reply(struct device *dev, const void *msg, size_t len)
+{
+	return dev->rx_conn ? conn_send(dev->rx_conn, msg, len) : -ENOTCONN;
+}
+
+void tcp_bind_peer(struct device *dev, struct peer *p)
+{
+	struct tcp_conn *c = dev->rx_conn;
+
+	if (!c)
+		return;
+	/* The connection a peer's latest authenticated message came on is
+	 * where its replies go (TCP's form of roaming). */
+	c->peer = p;
+	p->tcp_conn = c;
+	tcp_backoff_reset(&p->tcp_backoff);
+	p->tcp_retry_ms = 0;
+}
+
+bool tcp_peer_uses_tcp(const struct peer *p)
+{
+	return p->tcp_conn || p->transport_tcp;
+}
+
+void tcp_peer_removed(struct peer *p)
+{
+	struct tcp_conn *c;
+
+	for (c = p->dev->tcp_conns; c; c = c->next)
+		if (c->peer == p)
+			c->peer = NULL;
+	if (p->tcp_conn)
+		conn_close(p->tcp_conn, "peer removed");
+	p->tcp_conn = NULL;
+}
+
+void tcp_expire(struct device *dev, uint64_t now_ms)
+{
+	struct tcp_conn *c = dev->tcp_conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->peer && now_ms - c->last_rx_ms > TCP_UNBOUND_TIMEOUT_MS)
+			conn_close(c, "nothing authenticated on it");
+		else if (c->peer && now_ms - c->last_rx_ms > TCP_IDLE_TIMEOUT_MS)
+			conn_close(c, "idle");
+		else if (c->peer && c->peer->tcp_conn != c && now_ms - c->last_rx_ms > TCP_UNBOUND_TIMEOUT_MS)
+			conn_close(c, "replaced by a newer connection");
+	}
+}
+
+void tcp_loop_started(struct device *dev)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct tcp_conn *c;
+
+	ev.data.fd = dev->tcp4;
+	if (dev->tcp4 >= 0)
+		epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp4, &ev);
+	ev.data.fd = dev->tcp6;
+	if (dev->tcp6 >= 0)
+		epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp6, &ev);
+	for (c = dev->tcp_conns; c; c = c->next)
+		watch(c, EPOLL_CTL_ADD);
+}
+
+void tcp_close_all(struct device *dev)
+{
+	while (dev->tcp_conns)
+		conn_close(dev->tcp_conns, "shutting down");
+	if (dev->tcp4 >= 0)
+		close(dev->tcp4);
+	if (dev->tcp6 >= 0)
+		close(dev->tcp6);
+	dev->tcp4 = dev->tcp6 = -1;
+}
