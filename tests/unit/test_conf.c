@@ -83,6 +83,28 @@ static void assert_prefix(const struct ip_prefix *p, const char *want)
 	assert_string_equal(ip_prefix_format(p, buf, sizeof(buf)), want);
 }
 
+static void ferry_keys(void **state)
+{
+	const char *msgs;
+	struct conf_device c;
+
+	(void)state;
+	assert_int_equal(parse("[Interface]\nMode = TAP\nBridge = br0\nListenTCP = 443\n[Peer]\nPublicKey = " PUB1 "\n"
+			       "Transport = tcp\nCompression = lz4\nMACs = 02:00:00:00:00:01,02:AB:cd:00:00:02\n",
+			       CONF_WG_QUICK, &c, &msgs),
+			 0);
+	assert_int_equal(c.mode, CONF_MODE_TAP);
+	assert_string_equal(c.bridge, "br0");
+	assert_int_equal(c.listen_tcp, 443);
+	assert_true(c.flags & CONF_HAS_LISTEN_TCP);
+	assert_int_equal(c.peers[0].transport, CONF_TRANSPORT_TCP);
+	assert_int_equal(c.peers[0].compression, CONF_COMPRESS_LZ4);
+	assert_int_equal(c.peers[0].n_macs, 2);
+	assert_int_equal(c.peers[0].macs[1][1], 0xab);
+	assert_int_equal(c.peers[0].macs[1][5], 2);
+	conf_device_free(&c);
+}
+
 static void wg_quick_file_with_every_key(void **state)
 {
 	static const char text[] = "# wg0, written by hand\n"
@@ -207,6 +229,18 @@ struct bad_case {
 #define P "[Peer]\nPublicKey = " PUB1 "\n"
 
 static const struct bad_case bad_cases[] = {
+	/* ferry's own keys */
+	{ CONF_WG_QUICK, I "Mode = tan\n", "wg0.conf:2: Mode: 'tan' must be tun or tap" },
+	{ CONF_WG_QUICK, I "Bridge = a/b\n", "wg0.conf:2: Bridge: 'a/b' the name contains '/'" },
+	{ CONF_WG_QUICK, I "ListenTCP = 0\n", "wg0.conf:2: ListenTCP: '0' is out of range (1-65535)" },
+	{ CONF_WG_QUICK, P "Transport = sctp\n", "wg0.conf:3: Transport: 'sctp' must be udp or tcp" },
+	{ CONF_WG_QUICK, P "Compression = zstd\n", "wg0.conf:3: Compression: 'zstd' must be lz4 or none" },
+	{ CONF_WG_QUICK, P "MACs = 02:00:00:00:00:01, 02:00:00:00:00\n",
+	  "wg0.conf:3: MACs: '02:00:00:00:00' is not a MAC address (aa:bb:cc:dd:ee:ff)" },
+	{ CONF_WG_QUICK, P "MACs = ff:ff:ff:ff:ff:ff\n",
+	  "wg0.conf:3: MACs: 'ff:ff:ff:ff:ff:ff' is a group (multicast or broadcast) or all-zero address, not a "
+	  "station's" },
+	{ CONF_WG_SETCONF, I "Mode = tap\n", "wg0.conf:2: Mode is a wg-quick key, not accepted by setconf" },
 	{ CONF_WG_QUICK, I "ListenPort = 70000\n", "wg0.conf:2: ListenPort: '70000' is out of range (0-65535)" },
 	{ CONF_WG_QUICK, I "ListenPort = 99999999999999999999\n",
 	  "wg0.conf:2: ListenPort: '99999999999999999999' is out of range (0-65535)" },
@@ -493,6 +527,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wg_quick_file_with_every_key),
+		cmocka_unit_test(ferry_keys),
 		cmocka_unit_test(setconf_file),
 		cmocka_unit_test(reports_each_error_exactly),
 		cmocka_unit_test(never_prints_secrets),
