@@ -4,30 +4,31 @@
  * caller's destination, within the bounds given; nothing here allocates.
  *
  * The compressor needs a 16 KB hash table. Each thread keeps its own, so that
- * workers compress in parallel without locks and nothing is allocated or
- * cleared per packet: LZ4_resetStream_fast forgets the previous packet
- * without zeroing the table (old entries are pushed more than LZ4's 64 KB
- * match distance into the past, so no packet can refer to another's bytes —
- * which would also leak one flow's content into another's length).
+ * workers compress in parallel without locks or allocation, and the table
+ * is not a 16 KB frame on the worker's stack. LZ4_compress_fast_extState
+ * clears it for every packet: a packet's block then depends on that packet
+ * alone, never on what the thread compressed before. The cheaper
+ * LZ4_resetStream_fast + LZ4_compress_fast_continue, which leaves old
+ * entries in the table out of reach instead of clearing them, is safe too,
+ * but its output changes every time the table is recycled (each ~16,000
+ * packets): fuzz_compress caught the same packet compressing to 33 and to 34
+ * bytes. A block length that depends on anything but the packet is one
+ * thing more to reason about in a length side channel, for 0.15 us per
+ * packet.
  *
- * Measured on 1400-byte packets (bench/compress.c, one core of this VM):
- * reusing the table this way compresses random data at 3.1 GB/s against
- * 2.3 GB/s for LZ4_compress_default, which clears a stack table every call;
- * on text and HTML it is 5-10% slower (490 against 535 MB/s). Most tunnelled
- * traffic is already encrypted, so the fast rejection of incompressible
- * packets matters more. Acceleration 2 is 10-20% faster on text but loses
- * 7-8% of the ratio (HTML 1.62 -> 1.50, logs 1.93 -> 1.77), and 4 loses
- * 18-20%: the default, 1, is kept. */
+ * Measured on 1400-byte packets (one core of this VM, bench/compress.c):
+ * clearing the table costs random data 3.1 -> 2.3 GB/s against the reuse
+ * above, and is 5-10% faster on text (535 against 490 MB/s). Acceleration 2
+ * is 10-20% faster on text but loses 7-8% of the ratio (HTML 1.62 -> 1.50,
+ * logs 1.93 -> 1.77), and 4 loses 18-20%: the default, 1, is kept. */
 #include "compress.h"
 
 #include <limits.h>
 #include <lz4.h>
-#include <stdbool.h>
 
 #define COMPRESS_ACCELERATION 1
 
 static _Thread_local LZ4_stream_t lz4_state;
-static _Thread_local bool lz4_state_ready;
 
 size_t compress_packet(const uint8_t *src, size_t len, uint8_t *dst, size_t dst_cap)
 {
@@ -36,16 +37,10 @@ size_t compress_packet(const uint8_t *src, size_t len, uint8_t *dst, size_t dst_
 
 	if (len < 2 || len > INT_MAX || dst_cap == 0)
 		return 0;
-	/* Only a block strictly smaller than the packet is worth sending, so
-	 * LZ4 is given at most len - 1 bytes: it gives up as soon as the
-	 * output would not fit, which is early for incompressible data. */
+	/* Only a block strictly smaller than the packet is worth sending:
+	 * with at most len - 1 bytes of room LZ4 itself refuses the rest. */
 	cap = dst_cap < len - 1 ? dst_cap : len - 1;
-	if (!lz4_state_ready) {
-		LZ4_initStream(&lz4_state, sizeof(lz4_state));
-		lz4_state_ready = true;
-	}
-	LZ4_resetStream_fast(&lz4_state);
-	n = LZ4_compress_fast_continue(&lz4_state, (const char *)src, (char *)dst, (int)len, (int)cap,
+	n = LZ4_compress_fast_extState(&lz4_state, (const char *)src, (char *)dst, (int)len, (int)cap,
 				       COMPRESS_ACCELERATION);
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }

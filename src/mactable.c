@@ -20,8 +20,10 @@
  * section is one small change (one insert, move or unlink), so a reader
  * waits at most that long.
  *
- * Ageing is lazy: a lookup ignores an entry older than the ageing time;
- * learning reclaims expired entries when it needs room; mactable_expire()
+ * Ageing is lazy, and an aged-out entry behaves as if it were absent: a
+ * lookup ignores it, learning its MAC again makes a new entry (and counts
+ * against the cap like one), and learning reclaims expired entries when an
+ * owner or the table needs room; mactable_expire()
  * sweeps the pool a slice at a time to give memory back and count them.
  * To keep a peer that sprays new addresses at a full table from paying a
  * scan per frame, the table and each owner remember a time before which
@@ -37,6 +39,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Where a writer on another thread can change the table under a reader.
+ * The unit test defines this hook to run that writer right there, on its
+ * own thread, so that each race is replayed deterministically. */
+enum race_point { RACE_READ_WALK, RACE_REFRESH_STORE, RACE_LEARN_LOCK };
+#ifndef MACTABLE_RACE_HOOK
+#define MACTABLE_RACE_HOOK(t, point) ((void)0)
+#endif
 
 #define KEY_MAC	   0x0000ffffffffffffull
 #define KEY_USED   (1ull << 48)
@@ -188,6 +198,7 @@ static bool read_entry(struct mactable *t, uint64_t mac, uint32_t b, struct snap
 				found = true;
 				break;
 			}
+			MACTABLE_RACE_HOOK(t, RACE_READ_WALK);
 			slot = load32(&e->hnext);
 		}
 		atomic_thread_fence(memory_order_acquire);
@@ -397,9 +408,14 @@ static void move_slot(struct mactable *t, uint32_t slot, struct mac_owner *to, u
 	note_expiry(t, to, now_ms);
 }
 
-static void refresh(struct mac_entry *e, uint64_t now_ms)
+static bool refresh_due(const struct mactable *t, uint64_t last_seen, uint64_t now_ms)
 {
-	if (now_ms > load64(&e->last_seen))
+	return now_ms > last_seen && now_ms - last_seen >= t->refresh_ms;
+}
+
+static void refresh(struct mactable *t, struct mac_entry *e, uint64_t now_ms)
+{
+	if (refresh_due(t, load64(&e->last_seen), now_ms))
 		atomic_store_explicit(&e->last_seen, now_ms, memory_order_relaxed);
 }
 
@@ -418,11 +434,11 @@ static enum mac_learn_result learn_locked(struct mactable *t, uint64_t mac, uint
 			count(&t->stats.refused_static);
 			return MAC_LEARN_STATIC_CONFLICT;
 		}
-		if (was == owner) {
-			refresh(e, now_ms);
-			return MAC_LEARN_REFRESHED;
-		}
 		if (!entry_expired(t, e, now_ms)) {
+			if (was == owner) {
+				refresh(t, e, now_ms);
+				return MAC_LEARN_REFRESHED;
+			}
 			if (!owner_has_room(t, owner, now_ms)) {
 				/* Its old place is wrong; flooding reaches the new one. */
 				remove_slot(t, slot);
@@ -433,7 +449,7 @@ static enum mac_learn_result learn_locked(struct mactable *t, uint64_t mac, uint
 			count(&t->stats.moved);
 			return MAC_LEARN_MOVED;
 		}
-		expire_slot(t, slot); /* long gone from there: a new entry */
+		expire_slot(t, slot); /* an aged-out entry is as good as absent */
 	}
 	if (!owner_has_room(t, owner, now_ms)) {
 		count(&t->stats.refused_owner_full);
@@ -472,9 +488,10 @@ enum mac_learn_result mactable_learn(struct mactable *t, const uint8_t mac[ETH_A
 			count(&t->stats.refused_static);
 			return MAC_LEARN_STATIC_CONFLICT;
 		}
-		if (s.owner == owner) {
-			if (now_ms <= s.last_seen || now_ms - s.last_seen < t->refresh_ms)
+		if (s.owner == owner && !aged_out(t, s.last_seen, now_ms)) {
+			if (!refresh_due(t, s.last_seen, now_ms))
 				return MAC_LEARN_REFRESHED;
+			MACTABLE_RACE_HOOK(t, RACE_REFRESH_STORE);
 			atomic_store_explicit(&entry(t, s.slot)->last_seen, now_ms, memory_order_relaxed);
 			/* If a writer changed the table meanwhile, the store may
 			 * have hit a recycled entry (harmless: a stale entry lives
@@ -485,6 +502,7 @@ enum mac_learn_result mactable_learn(struct mactable *t, const uint8_t mac[ETH_A
 		}
 	}
 
+	MACTABLE_RACE_HOOK(t, RACE_LEARN_LOCK);
 	pthread_mutex_lock(&t->lock);
 	if (now_ms > t->latest_ms)
 		t->latest_ms = now_ms;

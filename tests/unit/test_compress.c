@@ -1,8 +1,11 @@
 /* Unit tests: LZ4 packet compression (compress.c). Round trips on data that
  * compresses, refusal of data that does not, and decompression of hostile
- * blocks: truncated, corrupted, crafted to expand past the limit. Every
- * destination is a heap block of exactly the size promised, so that an ASan
- * build catches a byte written or read past it. */
+ * blocks: truncated, corrupted, crafted to expand past the limit.
+ *
+ * liblz4 is not built with ASan, so its own loads and stores past a buffer
+ * would go unseen: hostile blocks are decompressed from and into buffers
+ * that end where an inaccessible page begins, and compression writes into
+ * buffers followed by guard bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define PKT   1400
 #define GUARD 64
@@ -87,6 +92,48 @@ static size_t fill_http_packet(uint8_t *p, size_t cap)
 	return len;
 }
 
+/* @len bytes that end where an inaccessible page begins. */
+struct fence {
+	uint8_t *map;
+	size_t map_len;
+	uint8_t *data;
+};
+
+static uint8_t *fence_get(struct fence *f, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (len + page - 1) / page * page;
+
+	f->map_len = body + page;
+	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(f->map != MAP_FAILED);
+	assert_int_equal(mprotect(f->map + body, page, PROT_NONE), 0);
+	f->data = f->map + body - len;
+	return f->data;
+}
+
+static void fence_put(struct fence *f)
+{
+	munmap(f->map, f->map_len);
+}
+
+/* decompress_packet from a copy of @src and into @max_out bytes, both
+ * fenced: reading or writing one byte too far crashes the test. The output
+ * is copied to @copy, if not NULL. */
+static ssize_t decompress_fenced(const uint8_t *src, size_t len, size_t max_out, uint8_t *copy)
+{
+	struct fence in, out;
+	ssize_t r;
+
+	memcpy(fence_get(&in, len), src, len);
+	fence_get(&out, max_out);
+	r = decompress_packet(in.data, len, out.data, max_out);
+	if (copy && r > 0)
+		memcpy(copy, out.data, (size_t)r);
+	fence_put(&in);
+	fence_put(&out);
+	return r;
+}
+
 /* Compress @len bytes (into a buffer of len - 1 bytes), check the block is
  * smaller, decompress it into exactly @len bytes and compare. Returns the
  * compressed length. */
@@ -100,7 +147,7 @@ static size_t round_trip(const uint8_t *src, size_t len)
 	n = compress_packet(src, len, block, len - 1);
 	assert_true(n > 0);
 	assert_true(n < len);
-	assert_int_equal(decompress_packet(block, n, out, len), (ssize_t)len);
+	assert_int_equal(decompress_fenced(block, n, len, out), (ssize_t)len);
 	assert_memory_equal(out, src, len);
 	free(block);
 	free(out);
@@ -197,11 +244,7 @@ static void truncated_blocks_are_rejected(void **state)
 	n = compress_packet(src, sizeof(src), block, sizeof(block));
 	assert_true(n > 0);
 	for (k = 0; k < n; k++) {
-		uint8_t *cut = malloc(k ? k : 1);
-
-		assert_non_null(cut);
-		memcpy(cut, block, k);
-		r = decompress_packet(cut, k, out, sizeof(out));
+		r = decompress_fenced(block, k, sizeof(out), out);
 		/* A cut that happens to end right after a run of literals is a
 		 * valid, shorter block: it decodes to a prefix of the packet.
 		 * Anything else is refused. */
@@ -212,14 +255,13 @@ static void truncated_blocks_are_rejected(void **state)
 		/* Missing its last byte, the final run of literals is short. */
 		if (k == n - 1 || k == 0)
 			assert_int_equal(r, -1);
-		free(cut);
 	}
 }
 
 static void corrupted_blocks_stay_in_bounds(void **state)
 {
 	static const size_t max_outs[] = { 1, 100, 1399, 1400, 1500, 65535 };
-	uint8_t src[PKT], block[PKT], bad[PKT];
+	uint8_t src[PKT], block[PKT];
 	uint32_t seed = 99;
 	size_t n, m;
 	int round, rejected = 0, accepted = 0;
@@ -229,17 +271,18 @@ static void corrupted_blocks_stay_in_bounds(void **state)
 	n = compress_packet(src, sizeof(src), block, sizeof(block));
 	assert_true(n > 0);
 	for (m = 0; m < sizeof(max_outs) / sizeof(max_outs[0]); m++) {
-		uint8_t *out = malloc(max_outs[m]);
+		struct fence in, out;
 
-		assert_non_null(out);
+		fence_get(&in, n);
+		fence_get(&out, max_outs[m]);
 		for (round = 0; round < 3000; round++) {
 			int flips = 1 + (int)(xorshift(&seed) % 4), f;
 			ssize_t r;
 
-			memcpy(bad, block, n);
+			memcpy(in.data, block, n);
 			for (f = 0; f < flips; f++)
-				bad[xorshift(&seed) % n] ^= (uint8_t)(1 + xorshift(&seed) % 255);
-			r = decompress_packet(bad, n, out, max_outs[m]);
+				in.data[xorshift(&seed) % n] ^= (uint8_t)(1 + xorshift(&seed) % 255);
+			r = decompress_packet(in.data, n, out.data, max_outs[m]);
 			if (r == -1) {
 				rejected++;
 			} else {
@@ -247,7 +290,8 @@ static void corrupted_blocks_stay_in_bounds(void **state)
 				accepted++;
 			}
 		}
-		free(out);
+		fence_put(&in);
+		fence_put(&out);
 	}
 	/* Both outcomes happen: flipped literals decode fine, flipped
 	 * lengths and offsets mostly do not. */
@@ -287,19 +331,13 @@ static void expansion_past_max_out_is_rejected(void **state)
 	assert_true(n < 300);
 	assert_true(decoded > 65000);
 
-	out = malloc(1500);
-	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, 1500), -1);
-	free(out);
-	out = malloc(decoded - 1);
-	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, decoded - 1), -1);
-	free(out);
+	assert_int_equal(decompress_fenced(block, n, 1500, NULL), -1);
+	assert_int_equal(decompress_fenced(block, n, decoded - 1, NULL), -1);
 
 	/* The block is valid: with room enough it decodes, to all 'A'. */
 	out = malloc(decoded);
 	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, decoded), (ssize_t)decoded);
+	assert_int_equal(decompress_fenced(block, n, decoded, out), (ssize_t)decoded);
 	for (i = 0; i < decoded; i++)
 		assert_int_equal(out[i], 'A');
 	free(out);
@@ -307,32 +345,23 @@ static void expansion_past_max_out_is_rejected(void **state)
 	/* And a small one that just overshoots an MTU of 1500. */
 	n = craft_expanding_block(block, 5, 201, &decoded);
 	assert_int_equal(decoded, 1501);
-	out = malloc(1500);
-	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, 1500), -1);
-	free(out);
-	out = malloc(1501);
-	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, 1501), 1501);
-	free(out);
+	assert_int_equal(decompress_fenced(block, n, 1500, NULL), -1);
+	assert_int_equal(decompress_fenced(block, n, 1501, NULL), 1501);
 }
 
 static void max_out_below_real_size_is_rejected(void **state)
 {
-	uint8_t src[PKT], block[PKT], *out;
+	uint8_t src[PKT], block[PKT], out[PKT];
 	size_t n;
 
 	(void)state;
 	fill_text(src, sizeof(src), 5);
 	n = compress_packet(src, sizeof(src), block, sizeof(block));
 	assert_true(n > 0);
-	out = malloc(sizeof(src));
-	assert_non_null(out);
-	assert_int_equal(decompress_packet(block, n, out, sizeof(src) - 1), -1);
-	assert_int_equal(decompress_packet(block, n, out, 100), -1);
-	assert_int_equal(decompress_packet(block, n, out, sizeof(src)), (ssize_t)sizeof(src));
+	assert_int_equal(decompress_fenced(block, n, sizeof(src) - 1, NULL), -1);
+	assert_int_equal(decompress_fenced(block, n, 100, NULL), -1);
+	assert_int_equal(decompress_fenced(block, n, sizeof(src), out), (ssize_t)sizeof(src));
 	assert_memory_equal(out, src, sizeof(src));
-	free(out);
 }
 
 static void empty_input_and_output_are_rejected(void **state)
@@ -375,6 +404,40 @@ static void blocks_are_independent_of_history(void **state)
 	n2 = compress_packet(b, sizeof(b), again, sizeof(again));
 	assert_int_equal(n2, n1);
 	assert_memory_equal(again, first, n1);
+}
+
+/* The same packet gives the same block however many packets the thread
+ * compressed in between (LZ4 recycles a reused table every ~16,000 packets,
+ * and with it changed the block of this packet, found by fuzz_compress,
+ * from 34 to 33 bytes). */
+static void same_packet_same_block(void **state)
+{
+	static const struct {
+		uint8_t byte;
+		size_t count;
+	} runs[] = { { 0xff, 5 }, { 0x00, 1 },	{ 0x03, 1 },  { 0xff, 2 }, { 0x00, 96 }, { 0xff, 66 },
+		     { 0xbf, 1 }, { 0xff, 18 }, { 0x00, 12 }, { 0xff, 1 }, { 0x00, 3 } };
+	uint8_t pkt[256], first[256], block[256], junk[PKT], junk_block[PKT];
+	size_t len = 0, n, i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		memset(pkt + len, runs[i].byte, runs[i].count);
+		len += runs[i].count;
+	}
+	n = compress_packet(pkt, len, first, len - 1);
+	assert_true(n > 0);
+	for (k = 0; k < 20000; k++) {
+		fill_random(junk, sizeof(junk), (uint32_t)k + 1);
+		compress_packet(junk, sizeof(junk), junk_block, sizeof(junk_block));
+		if (k % 2 == 0) {
+			fill_text(junk, sizeof(junk), (uint32_t)k + 1);
+			compress_packet(junk, sizeof(junk), junk_block, sizeof(junk_block));
+		}
+		assert_int_equal(compress_packet(pkt, len, block, len - 1), n);
+		assert_memory_equal(block, first, n);
+	}
 }
 
 #define N_THREADS 4
@@ -457,6 +520,7 @@ int main(void)
 		cmocka_unit_test(max_out_below_real_size_is_rejected),
 		cmocka_unit_test(empty_input_and_output_are_rejected),
 		cmocka_unit_test(blocks_are_independent_of_history),
+		cmocka_unit_test(same_packet_same_block),
 		cmocka_unit_test(threads_compress_independently),
 	};
 
