@@ -131,6 +131,7 @@ void device_destroy(struct device *dev)
 	allowedips_free(dev->aips);
 	free(dev->peer_hash);
 	free(dev->index_hash);
+	timers_free(dev);
 	free(dev->ratelimiter);
 	send_batch_free(dev);
 	receive_batch_free(dev);
