@@ -164,6 +164,7 @@ void device_destroy(struct device *dev)
 	allowedips_free(dev->aips);
 	free(dev->peer_hash);
 	free(dev->index_hash);
+	timers_free(dev);
 	free(dev->ratelimiter);
 	send_batch_free(dev);
 	receive_batch_free(dev);
@@ -175,6 +176,12 @@ void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_K
 {
 	struct peer *p, *n;
 
+	/* The key in use (all zeros when there is none) again, as `wg syncconf`
+	 * of an unchanged file sends it: nothing to do, as in the kernel and
+	 * wireguard-go. Going on would cut every session and redo one X25519
+	 * per peer. */
+	if (crypt_equal(key, dev->private_key, NOISE_PUBLIC_KEY_LEN))
+		return;
 	dev->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
 	if (dev->has_private_key) {
 		memcpy(dev->private_key, key, NOISE_PUBLIC_KEY_LEN);

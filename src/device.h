@@ -55,6 +55,12 @@ struct cookie_checker {
 struct tx_batch;
 struct rx_batch;
 
+/* A peer in the timer queue, under the earliest deadline it may have. */
+struct timer_entry {
+	uint64_t due;
+	struct peer *peer;
+};
+
 struct ratelimiter_entry {
 	uint8_t addr[16];
 	uint64_t last_ns;
@@ -96,6 +102,10 @@ struct device {
 	struct peer *peers_head, *peers_tail;
 	struct index_entry **index_hash;
 	size_t index_hash_size, n_indices;
+	/* Peers with armed timers: a binary min-heap on due (timers.c), with
+	 * room for every peer so that arming a timer never allocates. */
+	struct timer_entry *timerq;
+	size_t timerq_len, timerq_cap;
 
 	/* Handshake load: more than HANDSHAKE_LOAD_LIMIT in a second puts the
 	 * device under load (MAC2 cookies required) for the next second. */

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "noise.h"
 #include "tcp.h"
+#include "timers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 
 	if (dev->n_peers >= dev->peer_hash_size && peer_hash_grow(dev) < 0)
 		return NULL;
+	if (timers_reserve(dev, dev->n_peers + 1) < 0)
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p) {
 		mac_owner_init(&p->mac_owner, PEER_MAC_CAP);
@@ -125,6 +128,7 @@ void peer_remove(struct peer *p)
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);
+	timers_stop(p);
 	crypt_wipe(p, sizeof(*p));
 	free(p);
 }

@@ -93,12 +93,15 @@ struct peer {
 	union conf_endpoint endpoint; /* sa_family 0: unknown */
 	uint16_t persistent_keepalive_s;
 
-	/* Timers: absolute monotonic milliseconds, 0 when not armed. */
+	/* Timers: absolute monotonic milliseconds, 0 when not armed. While
+	 * any is armed the peer sits in the device's timer queue (timers.c). */
 	uint64_t timer_retransmit_handshake;
 	uint64_t timer_send_keepalive;
 	uint64_t timer_new_handshake;
 	uint64_t timer_zero_key_material;
 	uint64_t timer_persistent_keepalive;
+	uint32_t timer_slot;	     /* 1 + its place in dev->timerq; 0: not queued */
+	struct peer *timer_due_next; /* timers_run's list of peers due */
 	unsigned int handshake_attempts;
 	bool need_another_keepalive;
 	bool sent_lastminute_handshake;

@@ -1,12 +1,14 @@
 /* timers.h - WireGuard's timers (whitepaper section 6), one function per
  * event. The packet path reports what happened; this file decides what
  * that means for the timers. Each timer is an absolute monotonic deadline
- * in the peer; timers_run() fires the ones that are due. */
+ * in the peer; timers_run() fires the ones that are due, finding them in
+ * a queue of the peers with armed timers, so idle peers cost nothing. */
 #ifndef FERRY_TIMERS_H
 #define FERRY_TIMERS_H
 
 #include "peer.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 void timers_data_sent(struct peer *p);
@@ -19,7 +21,11 @@ void timers_session_derived(struct peer *p);
 void timers_any_authenticated_packet_traversal(struct peer *p);
 void timers_stop(struct peer *p);
 
-/* Fire every due timer of every peer; returns the next deadline (0: none). */
+/* Fire every due timer; returns when to run again (0: nothing armed).
+ * That may be a little early, never late (see timers.c). */
 uint64_t timers_run(struct device *dev, uint64_t now);
+/* Room in the timer queue for @n peers (peer_create), and its end. */
+int timers_reserve(struct device *dev, size_t n);
+void timers_free(struct device *dev);
 
 #endif

@@ -6,7 +6,8 @@
 #      ways, 50 MiB each way by TCP with sha256, wg show counters on A.
 #   2. Both restarted, now B initiates (A has no endpoint for B).
 #   3. wg set on A: a second peer, changed allowed-ips (cryptokey routing
-#      follows them), B's peer removed (traffic stops) and added back.
+#      follows them), B's peer removed (traffic stops) and added back; wg
+#      syncconf with A's unchanged configuration leaves the session alone.
 #   4. B's daemon killed (SIGKILL) and restarted: A's traffic resumes, A
 #      re-handshaking by itself (after ~15 s without replies, as WireGuard does).
 # Another pair: WG_A=/path/to/impl WG_B=/path/to/other bash tests/net/60-interop.t
@@ -14,7 +15,7 @@
 . "$(dirname "$0")/wglib.sh"
 WG_A=${WG_A:-$FERRY}
 WG_B=${WG_B:-wireguard-go}
-plan 40
+plan 42
 note "A runs: $WG_A"
 note "B runs: $WG_B"
 
@@ -95,6 +96,13 @@ kill_b() {
 	if [ -e "$WG_RUN/$IB.sock" ]; then note "B's killed daemon left its socket behind"; fi
 	! ip -n "$B" link show "$IB" >/dev/null 2>&1 || { echo "device $IB still there"; return 1; }
 }
+# same_session T: B -> A answered at once, and A's handshake with B still the one of epoch T
+same_session() {
+	local t
+	nsx "$B" ping -c 1 -W 2 -q "$A4" || { echo "no reply within 2 s: A dropped the session"; return 1; }
+	t=$(wg_hs_time "$A" "$IA" "$PB")
+	[ "$t" = "$1" ] || { echo "A's latest handshake with B moved from $1 to $t"; return 1; }
+}
 resume() {
 	local t0
 	t0=$(date +%s)
@@ -151,6 +159,10 @@ wt refuse "ping A -> B fails without the peer" "100% packet loss" nsx "$A" ping 
 wt check "wg set A: add B back with endpoint and allowed-ips" \
 	wg_set "$A" "$IA" peer "$PB" allowed-ips "$B4/32,$B6/128" endpoint 192.0.2.2:$PORT_B
 wt check "ping A -> B works again" ping_ok "$A" $B4
+T0=$(wg_hs_time "$A" "$IA" "$PB")
+wt check "wg syncconf A with its own unchanged configuration (wg showconf)" eval \
+	'nsx "$A" wg showconf "$IA" >"$T_TMP/a.conf" && nsx "$A" wg syncconf "$IA" "$T_TMP/a.conf"'
+wt check "after it, B -> A flows at once in the same session" same_session "$T0"
 
 # --- 4. B crashes and comes back; A re-handshakes
 T0=$(wg_hs_time "$A" "$IA" "$PB")

@@ -1,0 +1,122 @@
+/* Unit tests: configuration changes of a device that must leave its
+ * sessions alone, and what an idle peer costs. Two in-memory devices
+ * handshake as in test_noise.c; nothing touches the network. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "cookie.h"
+#include "crypto.h"
+#include "device.h"
+#include "noise.h"
+
+#include <string.h>
+
+struct pair {
+	struct device a, b;
+	uint8_t key_a[32], key_b[32];
+	struct peer *pa, *pb; /* a's view of b, b's view of a */
+};
+
+static int setup(void **state)
+{
+	static struct pair p;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(crypt_init(), 0);
+	noise_init();
+	assert_int_equal(device_init(&p.a, "a"), 0);
+	assert_int_equal(device_init(&p.b, "b"), 0);
+	crypt_generate_secret(p.key_a);
+	crypt_generate_secret(p.key_b);
+	device_set_private_key(&p.a, p.key_a);
+	device_set_private_key(&p.b, p.key_b);
+	p.pa = peer_create(&p.a, p.b.public_key);
+	p.pb = peer_create(&p.b, p.a.public_key);
+	assert_non_null(p.pa);
+	assert_non_null(p.pb);
+	*state = &p;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct pair *p = *state;
+
+	device_destroy(&p->a);
+	device_destroy(&p->b);
+	return 0;
+}
+
+/* One full handshake a -> b, b's keypair confirmed: both have a current one. */
+static void handshake(struct pair *p)
+{
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	enum drop_reason why;
+
+	assert_true(noise_handshake_create_initiation(&init, p->pa));
+	cookie_add_macs(p->pa, &init, sizeof(init));
+	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b, &why), p->pb);
+	assert_true(noise_handshake_create_response(&resp, p->pb));
+	assert_true(noise_handshake_begin_session(p->pb));
+	cookie_add_macs(p->pb, &resp, sizeof(resp));
+	assert_ptr_equal(noise_handshake_consume_response(&resp, &p->a, &why), p->pa);
+	assert_true(noise_handshake_begin_session(p->pa));
+	assert_true(noise_received_with_keypair(p->pb, p->pb->next));
+	assert_non_null(p->pa->current);
+	assert_non_null(p->pb->current);
+}
+
+/* `wg syncconf` with an unchanged file sets the private key already in
+ * use: like the kernel and wireguard-go, nothing may happen. Sessions stay
+ * (else every tunnel stops until its peer re-handshakes, up to 15 s), and
+ * the per-peer DH is not redone (one X25519 per peer: seconds at 100,000). */
+static void same_private_key_is_a_no_op(void **state)
+{
+	struct pair *p = *state;
+	struct keypair *kp;
+	uint8_t marker[32];
+
+	handshake(p);
+	kp = p->pa->current;
+	/* A value no DH produces: it survives only if nothing recomputes it. */
+	memset(marker, 0xa5, sizeof(marker));
+	memcpy(p->pa->static_static, marker, sizeof(marker));
+
+	device_set_private_key(&p->a, p->key_a);
+	assert_ptr_equal(p->pa->current, kp);
+	assert_true(noise_keypair_usable(p->pa->current, clock_ms()));
+	assert_memory_equal(p->pa->static_static, marker, sizeof(marker));
+	assert_int_equal(p->a.n_peers, 1);
+	assert_true(p->a.has_private_key);
+
+	/* A new key does drop the sessions and recompute the DH. */
+	crypt_generate_secret(p->key_a);
+	device_set_private_key(&p->a, p->key_a);
+	assert_null(p->pa->current);
+	assert_memory_not_equal(p->pa->static_static, marker, sizeof(marker));
+	assert_true(p->pa->static_static_ok);
+
+	/* No key, then no key again: still nothing to do, and the peer stays. */
+	memset(marker, 0, sizeof(marker));
+	device_set_private_key(&p->a, marker);
+	assert_false(p->a.has_private_key);
+	assert_false(p->pa->static_static_ok);
+	p->pa->static_static_ok = true; /* a marker again */
+	device_set_private_key(&p->a, marker);
+	assert_true(p->pa->static_static_ok);
+	p->pa->static_static_ok = false;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(same_private_key_is_a_no_op, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
