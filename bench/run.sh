@@ -7,6 +7,12 @@
 #   wireguard-go  wireguard-go -f IFNAME on both hosts, configured with wg set
 #   openvpn       OpenVPN 2.6, UDP, p2p TLS with --peer-fingerprint, AES-256-GCM, no DCO
 #   ferry         $FERRY -f IFNAME on both hosts, configured exactly like wireguard-go
+#   ferry-tap     ferry up -f CONFIG, Mode = tap (layer 2, addresses on the TAP devices)
+#   ferry-tcp     ferry up -f CONFIG, Transport = tcp (B listens with ListenTCP)
+#   ferry-lz4     ferry up -f CONFIG, Compression = lz4 on both, iperf3's random data
+#   ferry-lz4-text  the same with iperf3 --repeating-payload (compressible)
+#   openvpn-tap   OpenVPN as above with --dev tap
+#   openvpn-tcp   OpenVPN as above over TCP (--proto tcp-server/tcp-client)
 #
 # Figures per system (each the median of BENCH_RUNS runs, with min and max):
 # TCP throughput with 1 and 4 streams A->B and B->A, UDP packets/s received
@@ -39,7 +45,7 @@ WG_LOG_LEVEL=${WG_LOG_LEVEL:-error} # quiet daemons: no logging cost in the data
 # shellcheck source=../tests/net/wglib.sh
 . "$(dirname "$0")/../tests/net/wglib.sh"
 
-BENCH_SYSTEMS=${BENCH_SYSTEMS:-veth vxlan wireguard-go openvpn ferry}
+BENCH_SYSTEMS=${BENCH_SYSTEMS:-veth vxlan wireguard-go openvpn ferry ferry-tap ferry-tcp ferry-lz4 ferry-lz4-text openvpn-tap openvpn-tcp}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TCP_SECS=${BENCH_TCP_SECS:-5}
 BENCH_UDP_SECS=${BENCH_UDP_SECS:-3}
@@ -56,8 +62,15 @@ CLK_TCK=$(getconf CLK_TCK)
 # /28 of its own in 203.0.113.0/24, so a leftover of one system can never
 # carry another's traffic.
 UA=192.0.2.1 UB=192.0.2.2
-declare -A INNER_A=([veth]=$UA [vxlan]=203.0.113.1 [wireguard-go]=203.0.113.17 [openvpn]=203.0.113.33 [ferry]=203.0.113.49)
-declare -A INNER_B=([veth]=$UB [vxlan]=203.0.113.2 [wireguard-go]=203.0.113.18 [openvpn]=203.0.113.34 [ferry]=203.0.113.50)
+declare -A INNER_A=([veth]=$UA [vxlan]=203.0.113.1 [wireguard-go]=203.0.113.17 [openvpn]=203.0.113.33 [ferry]=203.0.113.49
+	[ferry-tap]=203.0.113.65 [ferry-tcp]=203.0.113.81 [ferry-lz4]=203.0.113.97 [ferry-lz4-text]=203.0.113.113
+	[openvpn-tap]=203.0.113.129 [openvpn-tcp]=203.0.113.145)
+declare -A INNER_B=([veth]=$UB [vxlan]=203.0.113.2 [wireguard-go]=203.0.113.18 [openvpn]=203.0.113.34 [ferry]=203.0.113.50
+	[ferry-tap]=203.0.113.66 [ferry-tcp]=203.0.113.82 [ferry-lz4]=203.0.113.98 [ferry-lz4-text]=203.0.113.114
+	[openvpn-tap]=203.0.113.130 [openvpn-tcp]=203.0.113.146)
+# Extra iperf3 client options: the -text system sends a repeating (highly
+# compressible) payload instead of iperf3's default random bytes.
+declare -A IPERF_OPTS=([ferry-lz4-text]=--repeating-payload)
 
 # The metrics, in table order: key|label|unit|better (up: higher is better)|printf format
 METRICS=(
@@ -84,21 +97,21 @@ say() { echo "[$(date +%T)] $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces)"
 for s in $BENCH_SYSTEMS; do
-	[ -n "${INNER_A[$s]:-}" ] || die "unknown system '$s' in BENCH_SYSTEMS (known: veth vxlan wireguard-go openvpn ferry)"
+	[ -n "${INNER_A[$s]:-}" ] || die "unknown system '$s' in BENCH_SYSTEMS (known: ${!INNER_A[*]})"
 done
 [[ "$BENCH_RUNS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_RUNS must be 1..99"
 need=(iperf3 jq ping ss timeout)
 for s in $BENCH_SYSTEMS; do
 	case $s in
 	wireguard-go) need+=(wireguard-go wg) ;;
-	ferry) need+=(wg) ;;
-	openvpn) need+=(openvpn openssl) ;;
+	ferry*) need+=(wg) ;;
+	openvpn*) need+=(openvpn openssl) ;;
 	esac
 done
 for c in "${need[@]}"; do
 	command -v "$c" >/dev/null || die "'$c' not found: run 'make deps' (scripts/deps.sh)"
 done
-if [[ " $BENCH_SYSTEMS " == *" ferry "* ]]; then
+if [[ " $BENCH_SYSTEMS " == *" ferry"* ]]; then
 	[ -x "$FERRY" ] || die "no ferry binary at $FERRY (make, or set FERRY=)"
 fi
 mkdir -p "$BENCH_OUT" || die "cannot create $BENCH_OUT"
@@ -151,7 +164,7 @@ iperf() {
 		echo "iperf3 server did not start" >>"$T_TMP/errors.log"
 	fi
 	run_bounded $((secs + 20)) "$T_TMP/iperf.json" "$A" \
-		iperf3 -c "${INNER_B[$sys]}" -p $IPERF_PORT --connect-timeout 3000 -t "$secs" -J "$@"
+		iperf3 -c "${INNER_B[$sys]}" -p $IPERF_PORT --connect-timeout 3000 -t "$secs" -J ${IPERF_OPTS[$sys]:-} "$@"
 	rc=$?
 	# The one-shot server ends with the test; give it a moment, no more.
 	timeout 5 tail --pid="$spid" -f /dev/null 2>/dev/null || kill "$spid" 2>/dev/null
@@ -361,11 +374,57 @@ teardown_wireguard-go() { teardown_wg; }
 setup_ferry() { setup_wg ferry "$FERRY"; }
 teardown_ferry() { teardown_wg; }
 
+# ferry with its own keys, from config files (ferry up -f CONFIG).
+# Args: SYSTEM, [Interface] lines of A, of B, [Peer] lines of A (for B), of
+# B (for A). A's peer B has Endpoint UB:51002 unless A's lines name one.
+setup_ferry_up() {
+	local sys=$1 ka kb pubA pubB pa pb h
+	wg_ifname WG_IFA "bA$RANDOM"
+	wg_ifname WG_IFB "bB$RANDOM"
+	wg_keys ka pubA "$sys-a" || return 1
+	wg_keys kb pubB "$sys-b" || return 1
+	{
+		printf '[Interface]\nPrivateKey = %s\nListenPort = 51001\nAddress = %s/28\n%s\n' \
+			"$(cat "$ka")" "${INNER_A[$sys]}" "$2"
+		printf '[Peer]\nPublicKey = %s\nAllowedIPs = %s/32\n%s\n' "$pubB" "${INNER_B[$sys]}" "$4"
+		[[ "$4" == *Endpoint* ]] || echo "Endpoint = $UB:51002"
+	} >"$T_TMP/$WG_IFA.conf"
+	{
+		printf '[Interface]\nPrivateKey = %s\nListenPort = 51002\nAddress = %s/28\n%s\n' \
+			"$(cat "$kb")" "${INNER_B[$sys]}" "$3"
+		printf '[Peer]\nPublicKey = %s\nAllowedIPs = %s/32\nEndpoint = %s:51001\n%s\n' \
+			"$pubA" "${INNER_A[$sys]}" "$UA" "$5"
+	} >"$T_TMP/$WG_IFB.conf"
+	chmod 600 "$T_TMP/$WG_IFA.conf" "$T_TMP/$WG_IFB.conf"
+	WG_SOCKS+=("$WG_RUN/$WG_IFA.sock" "$WG_RUN/$WG_IFB.sock")
+	bg pb ip netns exec "$B" env LOG_LEVEL="$WG_LOG_LEVEL" "$FERRY" up -f "$T_TMP/$WG_IFB.conf" >>"$T_TMP/errors.log" 2>&1 3>&-
+	bg pa ip netns exec "$A" env LOG_LEVEL="$WG_LOG_LEVEL" "$FERRY" up -f "$T_TMP/$WG_IFA.conf" >>"$T_TMP/errors.log" 2>&1 3>&-
+	WG_PID[$WG_IFA]=$pa
+	WG_PID[$WG_IFB]=$pb
+	DAEMONS=("$pa" "$pb")
+	for h in "$A:$WG_IFA" "$B:$WG_IFB"; do
+		wait_for 10 ip -n "${h%%:*}" link show "${h#*:}" up || return 1
+	done
+	wait_for 10 ping_ok "$A" "${INNER_B[$sys]}" >>"$T_TMP/errors.log" || return 1
+	SETUP_INFO=$(jq -nc --arg a "$(grep -v PrivateKey "$T_TMP/$WG_IFA.conf")" \
+		--argjson mtu "$(mtu_of "$A" "$WG_IFA")" '{command: "ferry up -f CONFIG", mtu: $mtu, config_a: $a}')
+}
+setup_ferry-tap() { setup_ferry_up ferry-tap "Mode = tap" "Mode = tap" "" ""; }
+teardown_ferry-tap() { teardown_wg; }
+setup_ferry-tcp() { setup_ferry_up ferry-tcp "" "ListenTCP = 51012" "Transport = tcp
+Endpoint = $UB:51012" ""; }
+teardown_ferry-tcp() { teardown_wg; }
+setup_ferry-lz4() { setup_ferry_up "${1:-ferry-lz4}" "" "" "Compression = lz4" "Compression = lz4"; }
+teardown_ferry-lz4() { teardown_wg; }
+setup_ferry-lz4-text() { setup_ferry-lz4 ferry-lz4-text; }
+teardown_ferry-lz4-text() { teardown_wg; }
+
 # OpenVPN 2.6 point to point: B is the TLS server, A the client; each trusts
 # the other's self-signed certificate by its SHA-256 fingerprint.
 OVPN_PIDS=()
-setup_openvpn() {
-	local d="$T_TMP/openvpn" h fa fb pa pb deadline
+setup_openvpn() { # [SYSTEM DEV PROTO]: openvpn-tap: tap; openvpn-tcp: tcp
+	local sys=${1:-openvpn} dev=${2:-tun} proto=${3:-udp}
+	local d="$T_TMP/$sys" h fa fb pa pb deadline ifa ifb pserv pcli
 	mkdir -p "$d" && chmod 700 "$d"
 	for h in a b; do
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -373,14 +432,23 @@ setup_openvpn() {
 	done
 	fa=$(openssl x509 -in "$d/a.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 	fb=$(openssl x509 -in "$d/b.crt" -noout -fingerprint -sha256 | cut -d= -f2)
-	local common=(--dev tun --proto udp --disable-dco --data-ciphers AES-256-GCM
+	local common=(--dev "${dev}0" --dev-type "$dev" --disable-dco --data-ciphers AES-256-GCM
 		--verb "$BENCH_OPENVPN_VERB" --mute-replay-warnings --script-security 0)
-	bg pb ip netns exec "$B" openvpn "${common[@]}" --tls-server --dh none \
+	# A tap device takes an address and a netmask; a tun one both ends.
+	ifa=("${INNER_A[$sys]}" "${INNER_B[$sys]}") ifb=("${INNER_B[$sys]}" "${INNER_A[$sys]}")
+	if [ "$dev" = tap ]; then
+		ifa=("${INNER_A[$sys]}" 255.255.255.240) ifb=("${INNER_B[$sys]}" 255.255.255.240)
+	fi
+	pserv=(--proto udp) pcli=(--proto udp)
+	if [ "$proto" = tcp ]; then
+		pserv=(--proto tcp-server) pcli=(--proto tcp-client)
+	fi
+	bg pb ip netns exec "$B" openvpn "${common[@]}" "${pserv[@]}" --tls-server --dh none \
 		--local "$UB" --lport 1194 --cert "$d/b.crt" --key "$d/b.key" --peer-fingerprint "$fa" \
-		--ifconfig "${INNER_B[openvpn]}" "${INNER_A[openvpn]}" --log "$d/b.log" </dev/null >/dev/null 2>&1 3>&-
-	bg pa ip netns exec "$A" openvpn "${common[@]}" --tls-client --nobind \
+		--ifconfig "${ifb[@]}" --log "$d/b.log" </dev/null >/dev/null 2>&1 3>&-
+	bg pa ip netns exec "$A" openvpn "${common[@]}" "${pcli[@]}" --tls-client --nobind \
 		--remote "$UB" 1194 --cert "$d/a.crt" --key "$d/a.key" --peer-fingerprint "$fb" \
-		--ifconfig "${INNER_A[openvpn]}" "${INNER_B[openvpn]}" --log "$d/a.log" </dev/null >/dev/null 2>&1 3>&-
+		--ifconfig "${ifa[@]}" --log "$d/a.log" </dev/null >/dev/null 2>&1 3>&-
 	OVPN_PIDS=("$pa" "$pb")
 	DAEMONS=("$pa" "$pb")
 	deadline=$(($(date +%s) + 30))
@@ -395,13 +463,17 @@ setup_openvpn() {
 		fi
 		sleep 0.1
 	done
-	ping_ok "$A" "${INNER_B[openvpn]}" >>"$T_TMP/errors.log" || return 1
+	wait_for 10 ping_ok "$A" "${INNER_B[$sys]}" >>"$T_TMP/errors.log" || return 1
 	SETUP_INFO=$(jq -nc --arg v "$(openvpn --version | head -n 1)" \
-		--argjson mtu "$(mtu_of "$A" tun0)" \
+		--argjson mtu "$(mtu_of "$A" "${dev}0")" \
 		--arg opts "${common[*]}" \
 		'{version: $v, mtu: $mtu, mode: "p2p TLS, --peer-fingerprint, self-signed EC P-256 certs",
 		  options: $opts, cipher: "AES-256-GCM (the only one --data-ciphers allows; no fallback)"}')
 }
+setup_openvpn-tap() { setup_openvpn openvpn-tap tap udp; }
+teardown_openvpn-tap() { teardown_openvpn; }
+setup_openvpn-tcp() { setup_openvpn openvpn-tcp tun tcp; }
+teardown_openvpn-tcp() { teardown_openvpn; }
 teardown_openvpn() {
 	local pid
 	for pid in "${OVPN_PIDS[@]}"; do
