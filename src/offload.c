@@ -266,6 +266,9 @@ struct flow_key {
 	uint8_t version;
 	uint8_t src[16], dst[16];
 	uint8_t ports[4];
+	/* TAP frames: the Ethernet header (addresses, tags, type) must match too. */
+	uint8_t l2_len;
+	uint8_t l2[OFFLOAD_MAX_L2];
 };
 
 /* A TCP segment that may be merged: parsed and verified. */
@@ -279,7 +282,8 @@ struct tcp_segment {
 struct gro_flow {
 	struct flow_key key;
 	bool used, v6, psh;
-	const uint8_t *first; /* the first segment: its headers lead */
+	const uint8_t *first; /* the first segment's IP header: its headers lead */
+	size_t l2;	      /* Ethernet header before it (TAP), 0 for IP */
 	uint8_t *buf;	      /* merge buffer (virtio_net_hdr first), NULL while alone */
 	size_t len, ip_len, hdr_len;
 	int out; /* its write in @out */
@@ -404,6 +408,7 @@ static void flow_start(struct gro_flow *f, const struct flow_key *k, const struc
 	f->used = true;
 	f->key = *k;
 	f->first = s->ip;
+	f->l2 = k->l2_len;
 	f->out = out;
 	f->buf = NULL;
 	f->len = s->len;
@@ -422,10 +427,10 @@ static void flow_append(struct gro_flow *f, const struct tcp_segment *s, uint8_t
 {
 	if (!f->buf) {
 		f->buf = buf;
-		memcpy(f->buf + VNET_HDR_LEN, f->first, f->len);
+		memcpy(f->buf + VNET_HDR_LEN, f->first - f->l2, f->l2 + f->len);
 		out[f->out].buf = f->buf;
 	}
-	memcpy(f->buf + VNET_HDR_LEN + f->len, s->ip + s->hdr_len, s->payload);
+	memcpy(f->buf + VNET_HDR_LEN + f->l2 + f->len, s->ip + s->hdr_len, s->payload);
 	f->len += s->payload;
 	f->next_seq += (uint32_t)s->payload;
 	f->segs++;
@@ -442,7 +447,7 @@ static void flow_finish(struct gro_flow *f, struct offload_write *out)
 	f->used = false;
 	if (f->segs < 2)
 		return;
-	ip = f->buf + VNET_HDR_LEN;
+	ip = f->buf + VNET_HDR_LEN + f->l2;
 	th = ip + f->ip_len;
 	if (f->v6) {
 		put16(ip + 4, (uint16_t)(f->len - f->ip_len));
@@ -457,12 +462,12 @@ static void flow_finish(struct gro_flow *f, struct offload_write *out)
 		   (uint16_t)~checksum_fold(pseudo_sum(ip, f->v6, IPPROTO_TCP, f->len - f->ip_len)));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h.gso_type = f->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-	h.hdr_len = (uint16_t)f->hdr_len;
+	h.hdr_len = (uint16_t)(f->l2 + f->hdr_len);
 	h.gso_size = f->gso_size;
-	h.csum_start = (uint16_t)f->ip_len;
+	h.csum_start = (uint16_t)(f->l2 + f->ip_len);
 	h.csum_offset = TCP_CSUM_OFFSET;
 	memcpy(f->buf, &h, sizeof(h));
-	out[f->out].len = VNET_HDR_LEN + f->len;
+	out[f->out].len = VNET_HDR_LEN + f->l2 + f->len;
 }
 
 static struct gro_flow *flow_find(struct gro_flow *flows, const struct flow_key *k)
@@ -517,11 +522,16 @@ int offload_coalesce(struct offload_packet *in, int n, uint8_t **merge_bufs, int
 
 	memset(flows, 0, sizeof(flows));
 	for (i = 0; i < n; i++) {
-		if (n_merge <= 0 || !tcp_flow_of(in[i].data, in[i].len, &key)) {
+		size_t l2 = in[i].l2_len;
+		const uint8_t *ip = in[i].data + l2;
+
+		if (n_merge <= 0 || l2 > OFFLOAD_MAX_L2 || l2 >= in[i].len || !tcp_flow_of(ip, in[i].len - l2, &key)) {
 			write_in_place(&out[n_out++], &in[i]);
 			continue;
 		}
-		seg = tcp_segment_parse(in[i].data, in[i].len, &s);
+		key.l2_len = (uint8_t)l2;
+		memcpy(key.l2, in[i].data, l2);
+		seg = tcp_segment_parse(ip, in[i].len - l2, &s);
 		f = flow_find(flows, &key);
 		if (f && seg && flow_can_take(f, &s) && (f->buf || next_merge < n_merge)) {
 			flow_append(f, &s, f->buf ? f->buf : merge_bufs[next_merge++], out);

@@ -37,10 +37,15 @@
 int offload_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len, uint8_t *out, size_t stride,
 		  size_t *lens, int max_segs);
 
-/* One decrypted packet on its way to the TUN device. */
+/* The longest link-layer header a TAP frame may carry before its IP
+ * header: Ethernet and two VLAN tags. */
+#define OFFLOAD_MAX_L2 22
+
+/* One decrypted packet on its way to the TUN (or TAP) device. */
 struct offload_packet {
-	uint8_t *data; /* IP header first; VNET_HDR_LEN bytes before it are writable */
-	size_t len;
+	uint8_t *data;	 /* VNET_HDR_LEN bytes before it are writable */
+	size_t len;	 /* of all of it, link-layer header included */
+	uint16_t l2_len; /* TAP: the Ethernet header before the IP header; 0 for TUN */
 };
 
 /* One write for the TUN device, virtio_net_hdr first: either a packet of

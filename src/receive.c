@@ -21,6 +21,8 @@
 #include "timers.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,12 +165,15 @@ static size_t inner_packet(const uint8_t *pkt, size_t len, int *family, const ui
 	return 0;
 }
 
-static void queue_for_tun(struct device *dev, uint8_t *pkt, size_t len)
+/* @l2: the Ethernet header's length before an IP header (TAP), or
+ * UINT16_MAX for a frame that is not IP (never coalesced). */
+static void queue_for_tun(struct device *dev, uint8_t *pkt, size_t len, uint16_t l2)
 {
 	if (dev->rxb->n == RX_BATCH_MAX)
 		receive_flush(dev);
 	dev->rxb->pkts[dev->rxb->n].data = pkt;
 	dev->rxb->pkts[dev->rxb->n].len = len;
+	dev->rxb->pkts[dev->rxb->n].l2_len = l2;
 	dev->rxb->n++;
 	dev->rx_packets++;
 }
@@ -194,7 +199,7 @@ static void receive_ip(struct device *dev, struct peer *p, uint8_t *pkt, size_t 
 		device_count_drop(dev, DROP_DISALLOWED_SRC);
 		return;
 	}
-	queue_for_tun(dev, pkt, ilen);
+	queue_for_tun(dev, pkt, ilen, 0);
 }
 
 /* TAP mode: a frame from @p. Its source is learned behind @p (unless it is
@@ -221,7 +226,8 @@ static void receive_frame(struct device *dev, struct peer *p, uint8_t *frame, si
 	default:
 		break;
 	}
-	queue_for_tun(dev, frame, len);
+	queue_for_tun(dev, frame, len,
+		      eth.ethertype == ETH_P_IP || eth.ethertype == ETH_P_IPV6 ? (uint16_t)eth.hdr_len : UINT16_MAX);
 }
 
 /* The plaintext of a ferry message: header, payload (maybe compressed). */
@@ -391,6 +397,15 @@ void receive_flush(struct device *dev)
 	for (i = 0; i < n; i++) {
 		if (write(dev->tun.fd[0], b->writes[i].buf, b->writes[i].len) >= 0)
 			continue;
+		if (errno == EINVAL && ((const struct virtio_net_hdr *)b->writes[i].buf)->gso_type && dev->tap) {
+			/* A TAP device that takes vnet_hdr but not merged frames:
+			 * this one is lost (TCP resends it), none merged again. */
+			log_warn("%s: the TAP device refused a coalesced frame; writing frames one by one from now on",
+				 dev->name);
+			dev->tun_gro = false;
+			device_count_drop(dev, DROP_SEND_ERROR);
+			continue;
+		}
 		if (errno == EINVAL && ((const struct virtio_net_hdr *)b->writes[i].buf)->gso_type) {
 			/* Some kernels take vnet_hdr but refuse coalesced writes:
 			 * stop coalescing for this device, once (FIELD.md). */

@@ -26,6 +26,7 @@
 #include "udp.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,63 +425,128 @@ static void send_compressed_segments(struct device *dev, struct peer *p, struct 
 	after_data_sent(p, true);
 }
 
-/* One frame to one peer, as a ferry message: copied into the batch arena
- * (compressed if the peer wants it and it shrinks), encrypted, queued; or
- * staged while the peer has no session. */
-static void send_frame_to(struct device *dev, struct peer *p, const uint8_t *frame, size_t len)
+/* Compress the payload at @plain + FERRY_HEADER_LEN (@len bytes) in place
+ * when it shrinks; write the ferry header. Returns the plaintext length. */
+static size_t ferry_finish_plaintext(struct peer *p, uint8_t *plain, enum ferry_kind kind, size_t len)
+{
+	static uint8_t z[65536];
+	size_t zlen = p->compress && len > 1 ? compress_packet(plain + FERRY_HEADER_LEN, len, z, len - 1) : 0;
+
+	if (zlen)
+		memcpy(plain + FERRY_HEADER_LEN, z, zlen);
+	ferry_header_write(plain, kind, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
+	return FERRY_HEADER_LEN + (zlen ? zlen : len);
+}
+
+/* One frame to one peer, as ferry messages: a super-frame (TSO from a TAP
+ * device with vnet_hdr) is split into frames of one segment each, every
+ * one with a copy of the Ethernet header; each is laid out in the batch
+ * arena, compressed if the peer wants it and it shrinks, encrypted and
+ * queued (equal sizes go as one GSO send), or staged while the peer has no
+ * session. */
+static void send_frame_to(struct device *dev, struct peer *p, const struct virtio_net_hdr *vh, const uint8_t *frame,
+			  size_t len, size_t l2)
 {
 	struct tx_batch *b = dev->txb;
-	size_t budget = pad_budget(dev, true), stride, plen, zlen = 0, padded;
-	uint8_t *msg, *plain;
+	size_t budget = pad_budget(dev, true), lens[OFFLOAD_MAX_SEGMENTS], stride, seglen = len - l2, last_len = 0;
+	const size_t room = MESSAGE_DATA_HEADER_LEN + FERRY_HEADER_LEN;
+	struct virtio_net_hdr ip_vh;
 	struct keypair *kp;
+	bool equal = !p->compress;
+	uint8_t *out;
+	int n = 1, i;
 
 	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
-	stride = MESSAGE_DATA_HEADER_LEN + padded_len(FERRY_HEADER_LEN + len, budget) + NOISE_AUTHTAG_LEN;
-	if (b->used + stride > SEND_ARENA_SIZE)
-		send_flush(dev);
-	msg = b->arena + b->used;
-	plain = msg + MESSAGE_DATA_HEADER_LEN;
-	if (p->compress && len > 1)
-		zlen = compress_packet(frame, len, plain + FERRY_HEADER_LEN, len - 1);
-	if (!zlen)
-		memcpy(plain + FERRY_HEADER_LEN, frame, len);
-	ferry_header_write(plain, FERRY_KIND_ETHERNET, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
-	plen = FERRY_HEADER_LEN + (zlen ? zlen : len);
+	if (vh) {
+		/* The offsets of the frame's header, made relative to its IP packet. */
+		size_t hl = segment_header_len(vh, frame + l2, len - l2);
 
+		ip_vh = *vh;
+		ip_vh.csum_start = (uint16_t)(vh->csum_start >= l2 ? vh->csum_start - l2 : 0);
+		ip_vh.hdr_len = (uint16_t)(vh->hdr_len >= l2 ? vh->hdr_len - l2 : 0);
+		if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			if (!hl || !vh->gso_size) {
+				device_count_drop(dev, DROP_BAD_INNER);
+				return;
+			}
+			seglen = hl + vh->gso_size < len - l2 ? hl + vh->gso_size : len - l2;
+		}
+	}
+	stride = MESSAGE_DATA_HEADER_LEN + padded_len(FERRY_HEADER_LEN + l2 + seglen, budget) + NOISE_AUTHTAG_LEN;
+	if (b->used + (size_t)OFFLOAD_MAX_SEGMENTS * stride > SEND_ARENA_SIZE)
+		send_flush(dev);
+	out = b->arena + b->used;
+	if (vh) {
+		n = offload_split(&ip_vh, frame + l2, len - l2, out + room + l2, stride, lens, OFFLOAD_MAX_SEGMENTS);
+		if (n <= 0) {
+			device_count_drop(dev, DROP_BAD_INNER);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			memcpy(out + (size_t)i * stride + room, frame, l2);
+	} else {
+		memcpy(out + room, frame, len);
+		lens[0] = len - l2;
+	}
 	kp = p->current;
-	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) || kp->send_counter + 1 >= REJECT_AFTER_MESSAGES) {
-		peer_stage_ferry(p, plain, plen);
+	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
+	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES) {
+		for (i = 0; i < n; i++) {
+			uint8_t *plain = out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN;
+
+			peer_stage_ferry(p, plain, ferry_finish_plaintext(p, plain, FERRY_KIND_ETHERNET, l2 + lens[i]));
+		}
 		send_staged_packets(p);
 		return;
 	}
-	padded = padded_len(plen, budget);
-	memset(plain + plen, 0, padded - plen);
-	queue_messages(dev, p, msg, 1, stride, seal_message(msg, padded, kp, true));
-	b->used += stride;
-	dev->tx_packets++;
+	for (i = 0; i < n; i++) {
+		uint8_t *msg = out + (size_t)i * stride, *plain = msg + MESSAGE_DATA_HEADER_LEN;
+		size_t plen = ferry_finish_plaintext(p, plain, FERRY_KIND_ETHERNET, l2 + lens[i]);
+		size_t padded = padded_len(plen, budget);
+
+		memset(plain + plen, 0, padded - plen);
+		last_len = seal_message(msg, padded, kp, true);
+		if (!equal)
+			queue_messages(dev, p, msg, 1, stride, last_len);
+	}
+	if (equal)
+		queue_messages(dev, p, out, n, stride, last_len);
+	b->used += (size_t)n * stride;
+	dev->tx_packets += (uint64_t)n;
 	after_data_sent(p, true);
 }
 
-void send_tap_frame(struct device *dev, const uint8_t *frame, size_t len)
+void send_tap_frame(struct device *dev, const struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)
 {
 	struct ether_info eth;
 	struct mac_owner *owner = NULL;
+	size_t l2 = 0;
 	struct peer *p;
 
 	if (ether_parse(frame, len, &eth) < 0) {
 		device_count_drop(dev, DROP_BAD_FRAME);
 		return;
 	}
+	if (vh && !vh->gso_type && !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		vh = NULL; /* a plain frame */
+	if (vh) {
+		/* Offloads apply to IP inside Ethernet only. */
+		if ((eth.ethertype != ETH_P_IP && eth.ethertype != ETH_P_IPV6) || eth.hdr_len >= len) {
+			device_count_drop(dev, DROP_BAD_FRAME);
+			return;
+		}
+		l2 = eth.hdr_len;
+	}
 	if (!ether_is_multicast(eth.dst))
 		owner = mactable_lookup(dev->macs, eth.dst, clock_ms());
 	if (owner) {
-		send_frame_to(dev, peer_of_mac_owner(owner), frame, len);
+		send_frame_to(dev, peer_of_mac_owner(owner), vh, frame, len, l2);
 		return;
 	}
 	/* Broadcast, multicast, unknown unicast: every peer. */
 	for (p = dev->peers_head; p; p = p->list_next)
-		send_frame_to(dev, p, frame, len);
+		send_frame_to(dev, p, vh, frame, len, l2);
 }

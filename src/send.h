@@ -46,8 +46,9 @@ void send_staged_packets(struct peer *p);
  * it is a super-packet to segment. Queued on the batch, not yet sent. */
 void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len);
 
-/* TAP mode: one frame read from the TAP device, to the peer its destination
- * was learned behind, or to every peer (broadcast, multicast, unknown). */
-void send_tap_frame(struct device *dev, const uint8_t *frame, size_t len);
+/* TAP mode: one frame read from the TAP device (after its virtio_net_hdr
+ * @vh, or NULL), to the peer its destination was learned behind, or to
+ * every peer (broadcast, multicast, unknown). */
+void send_tap_frame(struct device *dev, const struct virtio_net_hdr *vh, const uint8_t *frame, size_t len);
 
 #endif

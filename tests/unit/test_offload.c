@@ -832,6 +832,58 @@ static void coalesces_segments(void **state)
 	}
 }
 
+/* TAP mode: segments inside Ethernet frames (with a VLAN tag, or none)
+ * merge like IP packets when their Ethernet headers are equal; the merged
+ * frame keeps the header and its virtio_net_hdr offsets count it. Frames
+ * of other MAC pairs never join, and a non-IP frame is written as it is. */
+static void coalesces_ethernet_frames(void **state)
+{
+	static const uint8_t eth[18] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0, 0, 100, 0x08, 0x00 };
+	static uint8_t ip[3000], frame[3000], want[70000];
+	unsigned int tagged, i;
+
+	(void)state;
+	for (tagged = 0; tagged < 2; tagged++) {
+		size_t l2 = tagged ? 18 : 14, len, wlen;
+		struct spec s = tcp_spec(false), m;
+		struct virtio_net_hdr h;
+		struct batch *b = batch_new();
+
+		for (i = 0; i < 4; i++) {
+			struct spec x = s;
+
+			x.seq = s.seq + 1000 * i;
+			x.id = (uint16_t)(s.id + i);
+			x.payload = s.payload + 1000 * i;
+			x.payload_len = 1000;
+			len = build(ip, &x);
+			memcpy(frame, eth, 12);
+			memcpy(frame + 12, tagged ? eth + 12 : eth + 16, l2 - 12);
+			if (i == 3)
+				frame[5] = 9; /* another destination: a flow of its own */
+			memcpy(frame + l2, ip, len);
+			batch_add(b, frame, l2 + len);
+			b->pkts[b->n - 1].l2_len = (uint16_t)l2;
+		}
+		batch_add(b, (const uint8_t *)"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x06arp-ish", 24);
+		b->pkts[b->n - 1].l2_len = UINT16_MAX;
+		assert_int_equal(coalesce(b, N_MERGE), 3);
+		m = merged_spec(&s, 0, 3000, ACK);
+		m.partial = true;
+		wlen = build(want, &m);
+		h = gso_hdr(&m, 1000);
+		h.csum_start = (uint16_t)(h.csum_start + l2);
+		h.hdr_len = (uint16_t)(h.hdr_len + l2);
+		assert_int_equal(b->writes[0].len, VNET_HDR_LEN + l2 + wlen);
+		assert_memory_equal(b->writes[0].buf, &h, VNET_HDR_LEN);
+		assert_memory_equal(b->writes[0].buf + VNET_HDR_LEN, b->pkts[0].data, l2);
+		assert_memory_equal(b->writes[0].buf + VNET_HDR_LEN + l2, want, wlen);
+		assert_in_place(b, 1, 3);
+		assert_in_place(b, 2, 4);
+		batch_free(b);
+	}
+}
+
 /* A lone segment, even TCP, goes out as it came, checksum complete; so
  * do UDP, ICMP, garbage, and TCP behind IPv6 extension headers, which is
  * not looked into. */
@@ -1557,6 +1609,7 @@ int main(void)
 		cmocka_unit_test(split_none_completes_checksum),
 		cmocka_unit_test(split_rejects_malformed),
 		cmocka_unit_test(coalesces_segments),
+		cmocka_unit_test(coalesces_ethernet_frames),
 		cmocka_unit_test(single_packets_in_place),
 		cmocka_unit_test(keeps_interleaved_flows_apart),
 		cmocka_unit_test(refuses_to_merge_across),
