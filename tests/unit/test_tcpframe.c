@@ -579,6 +579,19 @@ static void read_deliver_error_and_framing_error(void **state)
 	write_all(sv[0], bad, sizeof(bad));
 	assert_int_equal(tcpframe_read(&rx, sv[1], scratch, TCPFRAME_SCRATCH_SIZE, count_deliver, &n), -EMSGSIZE);
 	assert_int_equal(n, 1);
+
+	/* A frame held from one call, completed by the next, which then
+	 * meets a bad prefix: what is pending is what that call left
+	 * unparsed (the bad prefix), not the frame held before as well. */
+	tcpframe_rx_reset(&rx);
+	n = 0;
+	write_all(sv[0], bad, 1);
+	assert_int_equal(tcpframe_read(&rx, sv[1], scratch, TCPFRAME_SCRATCH_SIZE, count_deliver, &n), 1);
+	assert_int_equal(tcpframe_rx_pending(&rx), 1);
+	write_all(sv[0], bad + 1, 4);
+	assert_int_equal(tcpframe_read(&rx, sv[1], scratch, TCPFRAME_SCRATCH_SIZE, count_deliver, &n), -EMSGSIZE);
+	assert_int_equal(n, 1);
+	assert_int_equal(tcpframe_rx_pending(&rx), 2);
 	close(sv[0]);
 	close(sv[1]);
 	tcpframe_rx_free(&rx);
