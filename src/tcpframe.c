@@ -71,7 +71,7 @@ void tcpframe_rx_free(struct tcpframe_rx *rx)
 
 size_t tcpframe_rx_pending(const struct tcpframe_rx *rx)
 {
-	return rx->have;
+	return rx->err ? 0 : rx->have;
 }
 
 /* The length a prefix states, or the framing error that ends the stream. A
@@ -227,9 +227,12 @@ ssize_t tcpframe_read(struct tcpframe_rx *rx, int fd, uint8_t *scratch, size_t s
 			break; /* the socket is drained: spare the read that says so */
 	}
 	/* Until something was read the receiver is as it was (the frame held
-	 * stays pending); after, it holds what this call left unparsed. */
-	if (total)
+	 * stays pending). After, it holds what this call left unparsed: less
+	 * than a frame, unless the stream broke, and then nothing. */
+	if (total && !ret)
 		keep_partial(rx, scratch + start, end - start);
+	else if (total)
+		rx->have = rx->need = 0;
 	return ret ? ret : (ssize_t)total;
 }
 
