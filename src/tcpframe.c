@@ -71,7 +71,7 @@ void tcpframe_rx_free(struct tcpframe_rx *rx)
 
 size_t tcpframe_rx_pending(const struct tcpframe_rx *rx)
 {
-	return rx->have;
+	return rx->err ? 0 : rx->have;
 }
 
 /* The length a prefix states, or the framing error that ends the stream. A
@@ -190,7 +190,8 @@ ssize_t tcpframe_read(struct tcpframe_rx *rx, int fd, uint8_t *scratch, size_t s
 		      void *ctx)
 {
 	size_t start = 0, end = rx->have, used, total = 0;
-	int i, ret;
+	ssize_t ret = 0;
+	int i;
 
 	if (rx->err)
 		return rx->err;
@@ -204,16 +205,13 @@ ssize_t tcpframe_read(struct tcpframe_rx *rx, int fd, uint8_t *scratch, size_t s
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				return -errno;
-			if (!total)
-				return -EAGAIN;
+				ret = -errno;
+			else if (!total)
+				ret = -EAGAIN;
 			break;
 		}
-		if (n == 0) {
-			if (!total)
-				return 0; /* the frame held, if any, stays pending */
-			break;
-		}
+		if (n == 0)
+			break; /* closed: said by this call if nothing came, else the next */
 		end += (size_t)n;
 		total += (size_t)n;
 		ret = deliver_whole(rx, scratch + start, end - start, &used, deliver, ctx);
@@ -221,13 +219,21 @@ ssize_t tcpframe_read(struct tcpframe_rx *rx, int fd, uint8_t *scratch, size_t s
 		if (ret) {
 			if (!rx->err)
 				rx->err = -ECANCELED;
-			return ret > 0 ? -ECANCELED : ret;
+			if (ret > 0)
+				ret = -ECANCELED;
+			break;
 		}
 		if ((size_t)n < want)
 			break; /* the socket is drained: spare the read that says so */
 	}
-	keep_partial(rx, scratch + start, end - start);
-	return (ssize_t)total;
+	/* Until something was read the receiver is as it was (the frame held
+	 * stays pending). After, it holds what this call left unparsed: less
+	 * than a frame, unless the stream broke, and then nothing. */
+	if (total && !ret)
+		keep_partial(rx, scratch + start, end - start);
+	else if (total)
+		rx->have = rx->need = 0;
+	return ret ? ret : (ssize_t)total;
 }
 
 /* ---- sending ---- */

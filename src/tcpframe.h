@@ -58,7 +58,8 @@ void tcpframe_rx_free(struct tcpframe_rx *rx);
 int tcpframe_feed(struct tcpframe_rx *rx, uint8_t *data, size_t len, tcpframe_deliver_fn deliver, void *ctx);
 
 /* Bytes of an unfinished frame held (prefix included): non-zero when the
- * peer closes the connection means the stream was cut mid-message. */
+ * peer closes the connection means the stream was cut mid-message. 0 once
+ * the stream broke. */
 size_t tcpframe_rx_pending(const struct tcpframe_rx *rx);
 
 /* tcpframe_read() reads into a caller-owned scratch buffer (one per event
