@@ -393,16 +393,13 @@ int main(int argc, char **argv)
 		}
 		printf("\n");
 	}
-	printf(
-	    "entries: distinct prefixes in the table (a random layout draws a few twice); hit: a random address in a\n"
-	    "random inserted prefix; miss: a random address in 10/8 or fd00::/8 (mostly not covered; anywhere for "
-	    "random\n"
-	    "prefixes); warm: one\n"
-	    "address looked up %d times (cache-hot: pure compute); all others: %d random addresses (cache-cold);\n"
-	    "hit probes without peer must be 0 (a lost prefix); miss probes may hit a prefix by chance (often with\n"
-	    "random prefixes, whose short ones cover much of the space); leak: heap\n"
-	    "bytes still in use after every peer was removed and the table freed (a few KiB are chunks cached in\n"
-	    "glibc's tcache, which mallinfo2 counts as in use; a real leak would grow with the table).\n",
-	    WARM, LOOKUPS);
+	printf("entries: distinct prefixes in the table (a random layout draws a few twice).\n"
+	       "hit: a random address in a random inserted prefix; miss: a random address in 10/8 or fd00::/8\n"
+	       "(anywhere for random prefixes, whose short ones then cover much of it: \"miss probes that hit\").\n"
+	       "warm: one address looked up %d times (cache-hot: the compute); the others: %d random\n"
+	       "addresses (cache-cold). Hit probes without peer must be 0 (else a prefix was lost).\n"
+	       "leak: heap bytes still in use after every peer was removed and the table freed (a few KiB are\n"
+	       "chunks in glibc's tcache, which mallinfo2 counts as in use; a real leak would grow with the table).\n",
+	       WARM, LOOKUPS);
 	return 0;
 }

@@ -249,19 +249,26 @@ static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
 {
 	struct staged_packet *s;
 
+	if (!p->staged) {
+		/* Once per wait for a session, not per packet. */
+		p->staged = calloc(MAX_STAGED_PACKETS, sizeof(*p->staged));
+		if (!p->staged) {
+			device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+			return;
+		}
+		p->staged_head = 0;
+	}
 	if (p->staged_count == MAX_STAGED_PACKETS) {
 		/* Full: the oldest goes, as in the WireGuard module. */
-		s = &p->staged[p->staged_head];
-		free(s->data);
-		s->data = NULL;
-		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
-		p->staged_count--;
+		peer_unstage_oldest(p);
 		device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
 	}
 	s = &p->staged[(p->staged_head + p->staged_count) % MAX_STAGED_PACKETS];
 	s->data = malloc(len ? len : 1); /* a keepalive is an empty packet */
 	if (!s->data) {
 		device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+		if (!p->staged_count)
+			peer_purge_staged(p);
 		return;
 	}
 	if (len)
@@ -281,13 +288,28 @@ void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len)
 	stage(p, plain, len, true);
 }
 
+void peer_unstage_oldest(struct peer *p)
+{
+	struct staged_packet *s;
+
+	if (!p->staged_count)
+		return;
+	s = &p->staged[p->staged_head];
+	free(s->data);
+	s->data = NULL;
+	p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
+	if (--p->staged_count)
+		return;
+	free(p->staged);
+	p->staged = NULL;
+	p->staged_head = 0;
+}
+
 void peer_purge_staged(struct peer *p)
 {
-	while (p->staged_count) {
-		free(p->staged[p->staged_head].data);
-		p->staged[p->staged_head].data = NULL;
-		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
-		p->staged_count--;
-	}
+	while (p->staged_count)
+		peer_unstage_oldest(p);
+	free(p->staged);
+	p->staged = NULL;
 	p->staged_head = 0;
 }

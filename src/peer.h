@@ -118,8 +118,10 @@ struct peer {
 	uint64_t tcp_retry_ms;		/* no connection attempt before this */
 	struct timespec last_handshake; /* wall clock; 0 = never */
 
-	/* Packets waiting for a session, oldest first. */
-	struct staged_packet staged[MAX_STAGED_PACKETS];
+	/* Packets waiting for a session, oldest first: a ring of
+	 * MAX_STAGED_PACKETS, allocated by the first packet to wait and freed
+	 * when the last one leaves, so that idle peers do not hold 2 KiB each. */
+	struct staged_packet *staged;
 	unsigned int staged_head, staged_count;
 
 	struct peer *hash_next;		    /* by public key */
@@ -148,6 +150,9 @@ struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_
 void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len);
 /* The same for the plaintext of a ferry message (header included). */
 void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len);
+/* Drop the oldest staged packet (sent or discarded); the last one takes
+ * the ring with it. */
+void peer_unstage_oldest(struct peer *p);
 void peer_purge_staged(struct peer *p);
 
 #endif

@@ -198,10 +198,7 @@ void send_staged_packets(struct peer *p)
 		send_data(p, kp, buf + SEND_HEADROOM, s->len, s->ferry);
 		any = true;
 		any_data |= s->len > 0;
-		free(s->data);
-		s->data = NULL;
-		p->staged_head = (p->staged_head + 1) % MAX_STAGED_PACKETS;
-		p->staged_count--;
+		peer_unstage_oldest(p);
 	}
 	if (any)
 		after_data_sent(p, any_data);
@@ -209,8 +206,16 @@ void send_staged_packets(struct peer *p)
 
 void send_keepalive(struct peer *p)
 {
-	/* Anything waiting doubles as the keepalive; otherwise an empty
-	 * data message is staged and sent. */
+	static uint8_t buf[SEND_HEADROOM + SEND_TAILROOM];
+	struct keypair *kp = p->current;
+
+	/* Anything waiting doubles as the keepalive. With a session, an
+	 * empty data message goes at once; without, it waits for one. */
+	if (!p->staged_count && noise_keypair_usable(kp, clock_ms()) && kp->send_counter < REJECT_AFTER_MESSAGES) {
+		send_data(p, kp, buf + SEND_HEADROOM, 0, false);
+		after_data_sent(p, false);
+		return;
+	}
 	if (!p->staged_count)
 		peer_stage_packet(p, NULL, 0);
 	send_staged_packets(p);

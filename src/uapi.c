@@ -3,9 +3,13 @@
  * A client (the `wg` tool, wg-quick, `ferry show`) connects, sends one or
  * more requests ("get=1\n\n", "set=1\n...\n\n") and reads "errno=N\n\n"
  * after each. Requests are served synchronously from the event loop: a
- * client gets UAPI_CLIENT_TIMEOUT_MS of read or write inactivity and at
- * most UAPI_MAX_REQUEST bytes per request before it is cut off, so a stuck
- * or hostile client cannot hold the data path for long. */
+ * client gets UAPI_CLIENT_TIMEOUT_MS of read or write inactivity before it
+ * is cut off, so a stuck client cannot hold the data path for long. A
+ * request is at most UAPI_MAX_REQUEST bytes, about 400,000 peers; a bigger
+ * one is read to its end, thrown away and answered errno=90 (EMSGSIZE):
+ * `wg` writes a whole request before reading, so closing on it would kill
+ * `wg` with SIGPIPE and no message. Configure more peers in several
+ * requests (`wg addconf`). */
 #include "uapi.h"
 
 #include "allowedips.h"
@@ -28,6 +32,8 @@
 #include <unistd.h>
 
 #define UAPI_MAX_REQUEST       (64u << 20)
+#define UAPI_MAX_DISCARD       (1u << 30) /* read past the limit to answer */
+#define UAPI_MAX_REPLY	       (1u << 30) /* for `ferry show`: ~3,000,000 peers */
 #define UAPI_CLIENT_TIMEOUT_MS 2000
 
 void uapi_socket_path(char *buf, size_t size, const char *ifname)
@@ -230,23 +236,27 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Read until the request ends with an empty line. Returns the request
- * length (up to and including "\n\n"), 0 on a clean EOF, or -errno. */
-static ssize_t read_request(int fd, char **bufp, size_t *lenp, size_t *capp)
+/* Read until the request ends with an empty line, keeping at most @max
+ * bytes. Returns the request length (up to and including "\n\n"), 0 on a
+ * clean EOF, or -errno (-EMSGSIZE past @max). Each byte is searched once. */
+static ssize_t read_request(int fd, char **bufp, size_t *lenp, size_t *capp, size_t max)
 {
+	size_t from = 0;
+
 	for (;;) {
-		char *end = *lenp >= 2 ? memmem(*bufp, *lenp, "\n\n", 2) : NULL;
+		char *end = *lenp >= from + 2 ? memmem(*bufp + from, *lenp - from, "\n\n", 2) : NULL;
 		ssize_t n;
 
 		if (end)
 			return end + 2 - *bufp;
 		if (*lenp == 1 && (*bufp)[0] == '\n')
 			return 1;
+		from = *lenp ? *lenp - 1 : 0;
 		if (*lenp + 4096 > *capp) {
 			size_t cap = *capp ? *capp * 2 : 8192;
 			char *nb;
 
-			if (cap > UAPI_MAX_REQUEST)
+			if (cap > max)
 				return -EMSGSIZE;
 			nb = realloc(*bufp, cap);
 			if (!nb)
@@ -266,6 +276,44 @@ static ssize_t read_request(int fd, char **bufp, size_t *lenp, size_t *capp)
 	}
 }
 
+/* Read and throw away the rest of a request whose last byte so far was
+ * @last, up to UAPI_MAX_DISCARD bytes. 0 once its empty line is seen. */
+static int discard_request(int fd, char last)
+{
+	static char buf[64 * 1024];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0)
+			return -EPROTO;
+		if (n < 0) {
+			if (errno == EAGAIN && wait_fd(fd, POLLIN) == 0)
+				continue;
+			return -errno;
+		}
+		if ((last == '\n' && buf[0] == '\n') || memmem(buf, (size_t)n, "\n\n", 2))
+			return 0;
+		last = buf[n - 1];
+		total += (size_t)n;
+		if (total > UAPI_MAX_DISCARD)
+			return -EMSGSIZE;
+	}
+}
+
+/* A request over UAPI_MAX_REQUEST: answer it once it has all arrived. */
+static void refuse_oversized(struct device *dev, int fd, const char *buf, size_t len)
+{
+	static const char reply[] = "errno=90\n\n"; /* EMSGSIZE, as Linux numbers it */
+
+	log_err("%s: UAPI %.3s request longer than %u MiB refused (about %u peers; apply more in several, e.g. "
+		"wg addconf)",
+		dev->name, len >= 3 ? buf : "?", UAPI_MAX_REQUEST >> 20, UAPI_MAX_REQUEST / 160);
+	if (discard_request(fd, len ? buf[len - 1] : 0) == 0)
+		write_all(fd, reply, sizeof(reply) - 1);
+}
+
 void uapi_serve_client(struct device *dev, int fd)
 {
 	size_t len = 0, cap = 0;
@@ -273,9 +321,11 @@ void uapi_serve_client(struct device *dev, int fd)
 
 	for (;;) {
 		struct out o = { 0 };
-		ssize_t req = read_request(fd, &buf, &len, &cap);
+		ssize_t req = read_request(fd, &buf, &len, &cap, UAPI_MAX_REQUEST);
 		int err = 0;
 
+		if (req == -EMSGSIZE)
+			refuse_oversized(dev, fd, buf, len);
 		if (req <= 0)
 			break;
 		if (!strncmp(buf, "get=1\n", 6)) {
@@ -325,7 +375,7 @@ int uapi_request(const char *ifname, const char *request, char **reply)
 		return fd;
 	ret = write_all(fd, request, strlen(request));
 	if (!ret) {
-		n = read_request(fd, &buf, &len, &cap);
+		n = read_request(fd, &buf, &len, &cap, UAPI_MAX_REPLY);
 		ret = n < 0 ? (int)n : 0;
 	}
 	close(fd);

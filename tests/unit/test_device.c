@@ -1,6 +1,8 @@
 /* Unit tests: configuration changes of a device that must leave its
- * sessions alone, and what an idle peer costs. Two in-memory devices
- * handshake as in test_noise.c; nothing touches the network. */
+ * sessions alone, what an idle peer costs, and the queue of packets that
+ * wait for a session. Two in-memory devices handshake as in test_noise.c;
+ * nothing touches the network (the devices have no sockets: what is sent
+ * is counted as a send error). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +14,9 @@
 #include "crypto.h"
 #include "device.h"
 #include "noise.h"
+#include "send.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 struct pair {
@@ -112,10 +116,81 @@ static void same_private_key_is_a_no_op(void **state)
 	p->pa->static_static_ok = false;
 }
 
+/* A hub keeps 100,000 mostly idle peers: the queue of packets waiting for
+ * a session (128 slots, 2 KiB) exists only while packets wait. */
+static void idle_peer_holds_no_staging_ring(void **state)
+{
+	struct pair *p = *state;
+
+	assert_true(sizeof(struct peer) < 1024);
+	assert_null(p->pa->staged);
+	assert_int_equal(p->pa->staged_count, 0);
+}
+
+static void stage(struct peer *p, uint8_t tag, size_t len)
+{
+	uint8_t pkt[64];
+
+	memset(pkt, tag, sizeof(pkt));
+	peer_stage_packet(p, pkt, len);
+}
+
+static void staged_packets_wait_in_order_then_the_ring_goes(void **state)
+{
+	struct pair *p = *state;
+	struct peer *pa = p->pa;
+	uint64_t counter;
+	int i;
+
+	/* Full: the oldest go first, counted. */
+	for (i = 0; i < MAX_STAGED_PACKETS + 2; i++)
+		stage(pa, (uint8_t)i, 20);
+	assert_non_null(pa->staged);
+	assert_int_equal(pa->staged_count, MAX_STAGED_PACKETS);
+	assert_int_equal(p->a.drops[DROP_STAGED_OVERFLOW], 2);
+	assert_int_equal(pa->staged[pa->staged_head].data[0], 2);
+	assert_int_equal(pa->staged[(pa->staged_head + MAX_STAGED_PACKETS - 1) % MAX_STAGED_PACKETS].data[0],
+			 MAX_STAGED_PACKETS + 1);
+	/* Purged (the handshake gave up, the peer goes): the ring goes too. */
+	peer_purge_staged(pa);
+	assert_int_equal(pa->staged_count, 0);
+	assert_null(pa->staged);
+
+	/* With a session, staged packets leave in order and the ring goes. */
+	handshake(p);
+	pa->endpoint.in4.sin_family = AF_INET;
+	pa->endpoint.in4.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.2", &pa->endpoint.in4.sin_addr);
+	counter = pa->current->send_counter;
+	for (i = 0; i < 3; i++)
+		stage(pa, (uint8_t)i, 40);
+	assert_non_null(pa->staged);
+	send_staged_packets(pa);
+	assert_int_equal(pa->staged_count, 0);
+	assert_null(pa->staged);
+	assert_int_equal(pa->current->send_counter, counter + 3);
+	assert_int_equal(p->a.drops[DROP_SEND_ERROR], 3); /* no socket here */
+
+	/* A keepalive with a session needs no queue at all. */
+	send_keepalive(pa);
+	assert_null(pa->staged);
+	assert_int_equal(pa->current->send_counter, counter + 4);
+
+	/* A peer removed with packets waiting frees them (ASan would tell). */
+	stage(p->pb, 7, 30);
+	noise_keypairs_clear(p->pb);
+	stage(p->pb, 8, 30);
+	assert_int_equal(p->pb->staged_count, 2);
+	peer_remove(p->pb);
+	p->pb = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(same_private_key_is_a_no_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(idle_peer_holds_no_staging_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(staged_packets_wait_in_order_then_the_ring_goes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
