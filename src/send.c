@@ -298,8 +298,24 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 	int per_send = dev->udp_gso ? (int)(UDP_GSO_MAX_BYTES / stride) : 1, i;
 
 	if (tcp_peer_uses_tcp(p)) {
-		for (i = 0; i < n; i++)
-			send_buffer(p, msgs + (size_t)i * stride, i == n - 1 ? last_len : stride);
+		struct iovec iov[OFFLOAD_MAX_SEGMENTS];
+		int k, dropped;
+
+		for (i = 0; i < n; i += k) {
+			size_t bytes = 0;
+
+			for (k = 0; k < n - i && k < OFFLOAD_MAX_SEGMENTS; k++) {
+				iov[k].iov_base = msgs + (size_t)(i + k) * stride;
+				iov[k].iov_len = i + k == n - 1 ? last_len : stride;
+				bytes += iov[k].iov_len;
+			}
+			dropped = tcp_sendv(p, iov, (size_t)k);
+			if (dropped < 0)
+				dropped = k;
+			for (; dropped > 0; dropped--)
+				device_count_drop(dev, DROP_SEND_ERROR);
+			p->tx_bytes += bytes;
+		}
 		return;
 	}
 	if (per_send > UDP_GSO_MAX_SEGS)

@@ -18,14 +18,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The longest message a connection accepts: a data message carrying the
- * largest packet or frame the MTU allows, padded, or a handshake. */
-static size_t max_message(const struct device *dev)
+/* The longest message a connection accepts, a constant of the protocol
+ * so that peers with different MTUs agree: a data message carrying a
+ * packet of up to TCP_MAX_MTU bytes, as a frame, padded. */
+static size_t max_message(void)
 {
-	size_t m =
-	    MESSAGE_DATA_OVERHEAD + FERRY_HEADER_LEN + FERRY_FRAME_OVERHEAD + dev->mtu + MESSAGE_PADDING_MULTIPLE;
-
-	return m > TCPFRAME_MAX_MSG ? TCPFRAME_MAX_MSG : m;
+	return MESSAGE_DATA_OVERHEAD + FERRY_HEADER_LEN + FERRY_FRAME_OVERHEAD + TCP_MAX_MTU + MESSAGE_PADDING_MULTIPLE;
 }
 
 static void set_sockopts(int fd)
@@ -35,6 +33,8 @@ static void set_sockopts(int fd)
 	/* Messages are already batched; Nagle would only add latency. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	/* A peer that vanished is noticed in 30 s, not TCP's 15 minutes. */
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &(unsigned int){ 30000 }, sizeof(unsigned int));
 }
 
 static void watch(struct tcp_conn *c, int op)
@@ -66,7 +66,7 @@ static unsigned int unbound_count(const struct device *dev)
 static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_endpoint *remote, bool outbound)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
-	size_t max = max_message(dev);
+	size_t max = max_message();
 
 	if (!c)
 		return NULL;
@@ -342,6 +342,25 @@ int tcp_send(struct peer *p, const void *msg, size_t len)
 			return -ENOTCONN;
 	}
 	return conn_send(c, msg, len);
+}
+
+int tcp_sendv(struct peer *p, const struct iovec *msgs, size_t n)
+{
+	struct tcp_conn *c = p->tcp_conn;
+	int r;
+
+	if (!c) {
+		if (!p->transport_tcp || !p->endpoint.sa.sa_family || !(c = connect_peer(p)))
+			return -ENOTCONN;
+	}
+	r = tcpframe_sendv(&c->tx, c->fd, msgs, n);
+	if (r < 0) {
+		conn_close(c, strerror(-r));
+		return r;
+	}
+	if (tcpframe_tx_pending(&c->tx))
+		want_out(c, true);
+	return r; /* dropped */
 }
 
 int tcp_reply(struct device *dev, const void *msg, size_t len)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct device;
 struct peer;
@@ -44,6 +45,9 @@ struct tcp_conn {
 #define TCP_MAX_UNBOUND	       64
 #define TCP_UNBOUND_TIMEOUT_MS 10000
 #define TCP_IDLE_TIMEOUT_MS    300000
+/* The largest MTU the TCP transport carries (jumbo frames): the longest
+ * message is fixed by it, whatever each side's MTU. */
+#define TCP_MAX_MTU 9216
 
 /* Listen on @port (IPv4 and IPv6); 0 or a negative errno. */
 int tcp_listen(struct device *dev, uint16_t port);
@@ -52,6 +56,9 @@ bool tcp_handle_event(struct device *dev, int fd, uint32_t events);
 /* Send one message to @p over its connection, connecting first if it has
  * none (its backoff permitting). Returns 0 or a negative errno (dropped). */
 int tcp_send(struct peer *p, const void *msg, size_t len);
+/* The same for @n messages at once (one sendmsg). Returns how many were
+ * dropped, or a negative errno (all dropped). */
+int tcp_sendv(struct peer *p, const struct iovec *msgs, size_t n);
 /* Send on the connection the message being received came in on (a cookie
  * reply to an unbound connection). */
 int tcp_reply(struct device *dev, const void *msg, size_t len);
