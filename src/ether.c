@@ -58,7 +58,7 @@ static int hex_digit(char c)
 
 int mac_parse(const char *s, uint8_t mac[ETH_ALEN])
 {
-	uint8_t out[ETH_ALEN];
+	uint8_t out[ETH_ALEN] = { 0 };
 	int i;
 
 	for (i = 0; i < ETH_ALEN; i++) {

@@ -41,8 +41,8 @@
 #include <string.h>
 
 /* Where a writer on another thread can change the table under a reader.
- * The unit test defines this hook to run that writer right there, on its
- * own thread, so that each race is replayed deterministically. */
+ * The unit test defines this hook to run such a writer right there, on the
+ * reader's own thread, so that each race is replayed deterministically. */
 enum race_point { RACE_READ_WALK, RACE_REFRESH_STORE, RACE_LEARN_LOCK };
 #ifndef MACTABLE_RACE_HOOK
 #define MACTABLE_RACE_HOOK(t, point) ((void)0)

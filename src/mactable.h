@@ -44,7 +44,8 @@
 #define MACTABLE_EXPIRE_BATCH 4096
 
 /* Embed one in each port. Zero-initialised it has cap 0: it learns nothing
- * (static entries still work). */
+ * (static entries still work). An owner belongs to one table: after that
+ * table is freed, mac_owner_init() it again before using it in another. */
 struct mac_owner {
 	unsigned entries;	   /* learned entries, counted against @cap */
 	unsigned cap;		   /* the most learned entries it may hold */
