@@ -839,6 +839,7 @@ static void coalesces_segments(void **state)
 static void coalesces_ethernet_frames(void **state)
 {
 	static const uint8_t eth[18] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0, 0, 100, 0x08, 0x00 };
+	static const uint8_t arp[42] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x06, 0, 1, 0x08, 0, 6, 4 };
 	static uint8_t ip[3000], frame[3000], want[70000];
 	unsigned int tagged, i;
 
@@ -865,7 +866,7 @@ static void coalesces_ethernet_frames(void **state)
 			batch_add(b, frame, l2 + len);
 			b->pkts[b->n - 1].l2_len = (uint16_t)l2;
 		}
-		batch_add(b, (const uint8_t *)"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x06arp-ish", 24);
+		batch_add(b, arp, sizeof(arp));
 		b->pkts[b->n - 1].l2_len = UINT16_MAX;
 		assert_int_equal(coalesce(b, N_MERGE), 3);
 		m = merged_spec(&s, 0, 3000, ACK);
