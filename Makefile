@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, run the demonstration (an
 #                   encrypted tunnel between two network namespaces)
 #   make bench      compare ferry with veth, VXLAN, wireguard-go and OpenVPN
+#   make bench-scale  how costs grow with 1 to 100,000 peers and 1M prefixes
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
 #   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
 #   make deps       install the Debian packages ferry needs (as root)
@@ -62,7 +63,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: bench demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
+.PHONY: bench bench-scale demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
 all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
@@ -149,6 +150,14 @@ bench:
 	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
+
+# How costs grow with the number of peers and prefixes (docs/PERFORMANCE.md
+# "How cost grows"); each part under the machine's benchmark lock. Not part
+# of make test: about 40 minutes.
+bench-scale:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/scale.sh
 
 install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8

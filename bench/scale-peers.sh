@@ -562,8 +562,8 @@ done
 
 {
 	echo "scale-peers: $SCALE_IMPL with N peers (N-1 idle made-up + 1 real: $SCALE_REAL_IMPL); $(date -u +%FT%TZ);"
-	echo "$(nproc) CPUs, $(uname -r), tree $(git -C "$TOP" describe --always --dirty 2>/dev/null);" \
-		"daemon binary sha256 $(sha256sum "$(command -v "${SCALE_IMPL%% *}")" 2>/dev/null | cut -c1-16)"
+	echo "$(nproc) CPUs, $(uname -r); daemon $(timeout 5 "${SCALE_IMPL%% *}" --version 2>&1 | head -n 1)," \
+		"binary sha256 $(sha256sum "$(command -v "${SCALE_IMPL%% *}")" 2>/dev/null | cut -c1-16)"
 	echo
 	echo "| N | setconf ms | daemon CPU ms | RSS before KiB | RSS after KiB | B/peer | VmHWM KiB (end) | get ms | get CPU ms | get bytes | wg show ms |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
