@@ -16,7 +16,9 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "log.h"
+#include "mactable.h"
 #include "netlink.h"
+#include "tcp.h"
 #include "udp.h"
 
 #include <arpa/inet.h>
@@ -206,6 +208,26 @@ static void do_stats(struct device *dev, struct out *o)
 		   dev->udp_gso ? ",udp_gso" : "", dev->udp_gro ? ",udp_gro" : "");
 	out_printf(o, "rx_packets=%llu\n", (unsigned long long)dev->rx_packets);
 	out_printf(o, "tx_packets=%llu\n", (unsigned long long)dev->tx_packets);
+	if (dev->macs) {
+		struct mactable_stats st;
+
+		mactable_stats(dev->macs, &st);
+		out_printf(o,
+			   "mac_table=%llu of %llu entries; learned %llu, moved %llu, expired %llu, refused %llu "
+			   "(peer at its cap), %llu (table full), %llu (static elsewhere)\n",
+			   (unsigned long long)st.entries, (unsigned long long)st.capacity,
+			   (unsigned long long)st.learned, (unsigned long long)st.moved, (unsigned long long)st.expired,
+			   (unsigned long long)st.refused_owner_full, (unsigned long long)st.refused_table_full,
+			   (unsigned long long)st.refused_static);
+	}
+	if (dev->tcp4 >= 0 || dev->tcp6 >= 0 || dev->tcp_conns) {
+		const struct tcp_conn *c;
+		unsigned int bound = 0, all = 0;
+
+		for (c = dev->tcp_conns; c; c = c->next, all++)
+			bound += c->peer != NULL;
+		out_printf(o, "tcp=listening on %u, %u connections (%u with a peer)\n", dev->listen_tcp, all, bound);
+	}
 	for (i = 0; i < DROP_MAX; i++)
 		out_printf(o, "drop_%s=%llu\n", drop_reason_name[i], (unsigned long long)dev->drops[i]);
 }

@@ -12,7 +12,7 @@
 # moves from host A to host C is reached at its new place within seconds.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
-plan 21
+plan 25
 
 wg_host A a 192.0.2.1
 wg_host B b 192.0.2.2
@@ -143,4 +143,18 @@ guest a2 "$C"
 check "the moved guest a2 reaches b1 from host C" pings a2 b1
 moved() { pings b1 a2 && pings a1 a2 && pings b2 a2; }
 check "b1, a1 and b2 reach a2 at its new place within 5 s" wait_for 5 moved
+mac_table() { nsx "$1" "$FERRY" show "$2" | sed -n 's/^mac_table: //p'; }
+check "B's MAC table counted the move" eval "mac_table $B $IB | grep -E 'moved [1-9]'"
+
+# A guest behind A claims 3000 MACs (frames to b1 from 3000 sources): B
+# learns at most 1024 of them on peer A, counts the rest, and the segment
+# keeps working.
+nsx "${G[a1]}" "$TOOLS/ethframe" flood eth0 "${GMAC[b1]}" 02:99:00:00:00:00 3000
+sleep 1
+t=$(mac_table "$B" "$IB")
+note "B: $t"
+check "B refused MACs beyond peer A's cap of 1024" eval "echo '$t' | grep -E 'refused [1-9][0-9]* \(peer at its cap\)'"
+check "B holds no more than 1024 learned MACs + the guests'" \
+	test "$(echo "$t" | awk '{ print $1 }')" -le 1030
+check "a1 and c1 still reach b1" eval "pings a1 b1 && pings c1 b1"
 unlike "no ferry daemon crashed or logged an error" "ERROR" "$(cat "$T_TMP"/*.log 2>/dev/null)"

@@ -4,6 +4,9 @@
  *   ethframe send IFACE DST SRC VID ETHERTYPE LEN
  *        one frame: DST, SRC, an 802.1Q tag with VID (0: untagged),
  *        ETHERTYPE (hex), then LEN payload bytes: a marker and a pattern
+ *   ethframe flood IFACE DST SRC COUNT
+ *        COUNT untagged frames, each from another source MAC (SRC with
+ *        its last three bytes counting up): a station claiming many MACs
  *   ethframe recv IFACE VID ETHERTYPE LEN [SECONDS]
  *        wait (default 5 s) for such a frame, tag and payload unchanged;
  *        exit 0 when one arrives, 1 otherwise
@@ -125,6 +128,29 @@ int main(int argc, char **argv)
 		if (fd < 0 || send(fd, want, n, 0) != (ssize_t)n) {
 			perror("send");
 			return 1;
+		}
+		return 0;
+	}
+	if (argc == 6 && !strcmp(argv[1], "flood")) {
+		uint8_t dst[6], src[6];
+		unsigned long i, count = strtoul(argv[5], NULL, 10);
+
+		if (parse_mac(argv[3], dst) < 0 || parse_mac(argv[4], src) < 0 || count > 1000000)
+			return 2;
+		fd = open_on(argv[2], &ll);
+		if (fd < 0)
+			return 1;
+		for (i = 0; i < count; i++) {
+			src[3] = (uint8_t)(i >> 16);
+			src[4] = (uint8_t)(i >> 8);
+			src[5] = (uint8_t)i;
+			n = build(want, dst, src, 0, 0x88b5, 46);
+			if (send(fd, want, n, 0) != (ssize_t)n) {
+				perror("send");
+				return 1;
+			}
+			if (i % 256 == 255)
+				usleep(2000); /* leave the queues room */
 		}
 		return 0;
 	}
