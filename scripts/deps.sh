@@ -17,9 +17,10 @@ PACKAGES=(
 	wireguard-go wireguard-tools
 )
 
-# make bench also compares with OpenVPN (and reads iperf3's JSON with jq).
+# make bench also compares with OpenVPN (and reads iperf3's JSON with jq);
+# bench/profile.sh uses perf.
 if [ "${1:-}" = bench ]; then
-	PACKAGES+=(openvpn openssl jq)
+	PACKAGES+=(openvpn openssl jq linux-perf)
 fi
 
 missing=()
