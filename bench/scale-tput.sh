@@ -15,9 +15,10 @@
 #   flock /tmp/ferry-bench.lock bench/scale-tput.sh
 #       (root; SCALE_SIZES="1 1000 100000" SCALE_ROUNDS=3 SCALE_HS_RUNS=5
 #        SCALE_IPERF_SECS=3; FERRY, SCALE_IMPL, SCALE_REAL_IMPL and
-#        FERRY_NO_OFFLOAD as in scale-peers.sh; SCALE_PERF=1 also records a
-#        perf profile of A during one extra iperf3 A->B at each size, into
-#        SCALE_OUT, default /tmp/ferry-scale-tput-DATE)
+#        FERRY_NO_OFFLOAD as in scale-peers.sh; SCALE_PERF=1 also records
+#        perf profiles during two extra iperf3 A->B at each size in the first
+#        round, one of A and one of the whole machine, into SCALE_OUT,
+#        default /tmp/ferry-scale-tput-DATE)
 
 WG_LOG_LEVEL=${WG_LOG_LEVEL:-error}
 # shellcheck source-path=SCRIPTDIR source=../tests/net/lib.sh
@@ -103,22 +104,36 @@ iperf_run() { # ab|ba -> Mbit/s or fail
 	fi
 }
 
-# perf_iperf SIZE: one more iperf3 A->B while perf records A (SCALE_PERF=1)
+# perf_iperf SIZE: two more iperf3 A->B: one while perf records A (call
+# graphs: where A's cycles go), one while perf records the whole machine
+# (which process and which part of the kernel take the CPUs) (SCALE_PERF=1)
 perf_iperf() {
-	local data="$SCALE_OUT/perf-iperf-$1.data"
+	local data="$SCALE_OUT/perf-iperf-$1.data" all="$SCALE_OUT/perf-all-$1.data"
 	perf record -q -e cpu-clock -F 999 -g -p "$PA" -o "$data" >/dev/null 2>&1 &
 	PERF_PID=$!
 	sleep 0.5
-	say "  (perf) iperf3 A->B $(iperf_run ab) Mbit/s"
-	kill -INT "$PERF_PID" 2>/dev/null
-	timeout 20 tail --pid="$PERF_PID" -f /dev/null 2>/dev/null || kill -9 "$PERF_PID" 2>/dev/null
-	wait "$PERF_PID" 2>/dev/null
-	PERF_PID=""
+	say "  (perf of A) iperf3 A->B $(iperf_run ab) Mbit/s"
+	perf_end
+	perf record -q -e cpu-clock -F 999 -a -o "$all" >/dev/null 2>&1 &
+	PERF_PID=$!
+	sleep 0.5
+	say "  (perf of all) iperf3 A->B $(iperf_run ab) Mbit/s"
+	perf_end
 	timeout 120 perf report -i "$data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
 		2>/dev/null | grep -v '^$' | head -n 50 >"$SCALE_OUT/perf-iperf-$1.txt"
 	timeout 120 perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^$' |
 		head -n 20 >"$SCALE_OUT/perf-iperf-$1-dso.txt"
-	say "  perf profile: $SCALE_OUT/perf-iperf-$1.txt"
+	timeout 120 perf report -i "$all" --stdio --sort comm,dso --percent-limit 0.5 2>/dev/null | grep -v '^$' |
+		head -n 40 >"$SCALE_OUT/perf-all-$1.txt"
+	timeout 120 perf report -i "$all" --stdio --sort comm,dso,symbol --percent-limit 0.7 2>/dev/null |
+		grep -v '^$' | head -n 60 >"$SCALE_OUT/perf-all-$1-symbols.txt"
+	say "  perf profiles: $SCALE_OUT/perf-iperf-$1.txt, $SCALE_OUT/perf-all-$1.txt"
+}
+perf_end() {
+	kill -INT "$PERF_PID" 2>/dev/null
+	timeout 20 tail --pid="$PERF_PID" -f /dev/null 2>/dev/null || kill -9 "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=""
 }
 
 # handshakes NS IFNAME PEERPUB ENDPOINT ALLOWED TARGET: SCALE_HS_RUNS first pings
