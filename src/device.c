@@ -106,53 +106,46 @@ void device_read_offload_switches(struct device *dev)
 	dev->want_udp_gro = !(all || (off && strstr(off, "udp_gro")));
 }
 
-int device_open_tun(struct device *dev, bool exclusive)
+/* The TUN or TAP device named like the interface, with vnet_hdr and the
+ * offloads @offloads when available and wanted. */
+static int open_device(struct device *dev, enum tun_mode mode, bool exclusive, unsigned int offloads)
 {
 	struct tun_config cfg = { 0 };
 	int ret;
 
 	snprintf(cfg.name, sizeof(cfg.name), "%s", dev->name);
-	cfg.mode = TUN_MODE_TUN;
+	cfg.mode = mode;
 	cfg.exclusive = exclusive;
 	cfg.vnet_hdr = dev->want_vnet_hdr;
 	ret = tun_open(&dev->tun, &cfg);
 	if (ret < 0)
 		return ret;
 	if (dev->tun.vnet_hdr_sz) {
-		ret = tun_set_offload(&dev->tun, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6);
+		ret = tun_set_offload(&dev->tun, offloads);
 		dev->tun_gro = ret > 0;
 	}
-	log_info("%s: TUN offloads %s%s%s", dev->name, dev->tun.vnet_hdr_sz ? "vnet_hdr" : "off",
-		 dev->tun.offloads & TUN_F_TSO4 ? " tso" : "", dev->tun.offloads & TUN_F_USO4 ? " uso" : "");
+	log_info("%s: %s offloads %s%s%s", dev->name, mode == TUN_MODE_TAP ? "TAP" : "TUN",
+		 dev->tun.vnet_hdr_sz ? "vnet_hdr" : "off", dev->tun.offloads & TUN_F_TSO4 ? " tso" : "",
+		 dev->tun.offloads & TUN_F_USO4 ? " uso" : "");
 	return 0;
+}
+
+int device_open_tun(struct device *dev, bool exclusive)
+{
+	return open_device(dev, TUN_MODE_TUN, exclusive,
+			   TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6);
 }
 
 int device_open_tap(struct device *dev, bool exclusive)
 {
-	struct tun_config cfg = { 0 };
-	int ret;
-
 	dev->macs = mactable_new(0, 0);
 	if (!dev->macs)
 		return -ENOMEM;
-	snprintf(cfg.name, sizeof(cfg.name), "%s", dev->name);
-	cfg.mode = TUN_MODE_TAP;
-	cfg.exclusive = exclusive;
-	cfg.vnet_hdr = dev->want_vnet_hdr;
-	ret = tun_open(&dev->tun, &cfg);
-	if (ret < 0)
-		return ret;
 	dev->tap = true;
 	/* The same offloads as TUN: super-frames to split, merged frames to
 	 * write (the Ethernet header rides along, src/offload.c). No USO: a
 	 * UDP super-frame would need the same treatment for little gain. */
-	if (dev->tun.vnet_hdr_sz) {
-		ret = tun_set_offload(&dev->tun, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
-		dev->tun_gro = ret > 0;
-	}
-	log_info("%s: TAP mode, offloads %s%s", dev->name, dev->tun.vnet_hdr_sz ? "vnet_hdr" : "off",
-		 dev->tun.offloads & TUN_F_TSO4 ? " tso" : "");
-	return 0;
+	return open_device(dev, TUN_MODE_TAP, exclusive, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
 }
 
 void device_destroy(struct device *dev)

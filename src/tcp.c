@@ -136,9 +136,20 @@ static int listen_one(int family, uint16_t port)
 	return fd;
 }
 
+static void watch_listeners(struct device *dev)
+{
+	int fds[2] = { dev->tcp4, dev->tcp6 }, i;
+
+	for (i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+
+		if (fds[i] >= 0)
+			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fds[i], &ev);
+	}
+}
+
 int tcp_listen(struct device *dev, uint16_t port)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int fd4, fd6;
 
 	if (dev->tcp4 >= 0 || dev->tcp6 >= 0) {
@@ -157,14 +168,8 @@ int tcp_listen(struct device *dev, uint16_t port)
 	dev->tcp4 = fd4 >= 0 ? fd4 : -1;
 	dev->tcp6 = fd6 >= 0 ? fd6 : -1;
 	dev->listen_tcp = port;
-	if (dev->epfd >= 0) {
-		ev.data.fd = dev->tcp4;
-		if (dev->tcp4 >= 0)
-			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp4, &ev);
-		ev.data.fd = dev->tcp6;
-		if (dev->tcp6 >= 0)
-			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp6, &ev);
-	}
+	if (dev->epfd >= 0)
+		watch_listeners(dev);
 	return 0;
 }
 
@@ -416,15 +421,9 @@ void tcp_expire(struct device *dev, uint64_t now_ms)
 
 void tcp_loop_started(struct device *dev)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct tcp_conn *c;
 
-	ev.data.fd = dev->tcp4;
-	if (dev->tcp4 >= 0)
-		epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp4, &ev);
-	ev.data.fd = dev->tcp6;
-	if (dev->tcp6 >= 0)
-		epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->tcp6, &ev);
+	watch_listeners(dev);
 	for (c = dev->tcp_conns; c; c = c->next)
 		watch(c, EPOLL_CTL_ADD);
 }

@@ -69,12 +69,6 @@ conf() {
 	} >"$f"
 	chmod 600 "$f"
 }
-up() { # VARPID NS CONF IFNAME
-	local pid
-	bg pid ip netns exec "$2" "$FERRY" up -f "$3"
-	printf -v "$1" '%s' "$pid"
-	wait_for 10 test -S "$WG_RUN/$4.sock" && wait_for 5 ip -n "$2" link show "$4" up
-}
 pings() { # from to...: one reply from each
 	local from=$1 to
 	shift
@@ -95,8 +89,8 @@ for g in b1 b2; do guest $g "$B"; done
 
 conf "$T_TMP/$IA.conf" "$KA" 51301 "$PB" 51302
 conf "$T_TMP/$IB.conf" "$KB" 51302 "$PA" 51301
-check "ferry up (Mode = tap, Bridge = br0) on host A" up DA "$A" "$T_TMP/$IA.conf" "$IA"
-check "ferry up on host B" up DB "$B" "$T_TMP/$IB.conf" "$IB"
+check "ferry up (Mode = tap, Bridge = br0) on host A" ferry_up DA "$A" "$T_TMP/$IA.conf" "$IA"
+check "ferry up on host B" ferry_up DB "$B" "$T_TMP/$IB.conf" "$IB"
 like "the device is a TAP device" "tun type tap" "$(ip -d -n "$A" link show "$IA")"
 like "it is enslaved to br0" "master br0" "$(ip -n "$A" link show "$IA")"
 like "its MTU is 1398 (a tagged frame fits one message)" "mtu 1398" "$(ip -n "$A" link show "$IA")"
@@ -129,7 +123,7 @@ check "the largest tagged frame (1398 bytes after the tag) passes" vlan_frame 10
 # A third host joins: A and B learn of it over the control socket.
 guest c1 "$C"
 conf "$T_TMP/$IC.conf" "$KC" 51303 "$PA" 51301 "$PB" 51302
-check "ferry up on host C, peers A and B" up DC "$C" "$T_TMP/$IC.conf" "$IC"
+check "ferry up on host C, peers A and B" ferry_up DC "$C" "$T_TMP/$IC.conf" "$IC"
 check "A and B add C as a peer (wg set)" eval "nsx $A wg set $IA peer $PC endpoint 192.0.2.3:51303 &&
 	nsx $B wg set $IB peer $PC endpoint 192.0.2.3:51303"
 check "c1 reaches a1, a2, b1, b2 (flooded ARP, then learned unicast)" pings c1 a1 a2 b1 b2

@@ -63,21 +63,13 @@ Endpoint = 192.0.2.1:51401
 CONF
 chmod 600 "$T_TMP"/*.conf
 
-up() { # NS CONF IFNAME
-	local pid
-	bg pid ip netns exec "$1" "$FERRY" up -f "$2"
-	wait_for 10 test -S "$WG_RUN/$3.sock" && wait_for 5 ip -n "$1" link show "$3" up
-}
 tx_to() { # NS IF PUB: bytes sent to PUB, on the wire
 	nsx "$1" wg show "$2" transfer | awk -v k="$3" '$1 == k { print $3 }'
 }
-drops() { # NS IF REASON
-	nsx "$1" "$FERRY" show "$2" | awk -v r="$3:" '$1 == r { print $2 }'
-}
 
-check "ferry up A (lz4 to B and C)" up "$A" "$T_TMP/$IA.conf" "$IA"
-check "ferry up B (lz4 to A)" up "$B" "$T_TMP/$IB.conf" "$IB"
-check "ferry up C (no compression)" up "$C" "$T_TMP/$IC.conf" "$IC"
+check "ferry up A (lz4 to B and C)" ferry_up DA "$A" "$T_TMP/$IA.conf" "$IA"
+check "ferry up B (lz4 to A)" ferry_up DB "$B" "$T_TMP/$IB.conf" "$IB"
+check "ferry up C (no compression)" ferry_up DC "$C" "$T_TMP/$IC.conf" "$IC"
 check "A reaches B" ping_ok "$A" 10.79.0.2
 
 # 20 MiB of log-like text: lz4 shrinks it several times.
@@ -94,12 +86,12 @@ check "10 MiB of random data A -> B, sha256 equal" wg_xfer "$A" "$B" 10.79.0.2 1
 sent=$(($(tx_to "$A" "$IA" "$PB") - before))
 note "10 MiB of random data took $sent bytes on the wire"
 check "random data is sent as it is (at least its size on the wire)" test "$sent" -ge $((10 * 1048576))
-check "B counted no decompression failures" test -z "$(drops "$B" "$IB" decompress_failed)"
+check "B counted no decompression failures" test -z "$(ferry_drops "$B" "$IB" decompress_failed)"
 
 # C did not agree: A's compressed pings (a repeating pattern) are dropped and
 # counted by C; uncompressible small packets still pass.
 check "A reaches C with small pings" ping_ok "$A" 10.79.0.3
 nsx "$A" ping -c 3 -i 0.2 -W 1 -s 1000 -p 41 -q 10.79.0.3 >/dev/null
 check "C drops compressed messages from A and counts them" \
-	test "$(drops "$C" "$IC" compressed_but_off)" -ge 1
+	test "$(ferry_drops "$C" "$IC" compressed_but_off)" -ge 1
 check "C still answers small pings after that" ping_ok "$A" 10.79.0.3

@@ -63,19 +63,10 @@ udp_passes() {
 	t_forget "$pid"
 	[ -s "$got" ]
 }
-up() { # VARPID NS CONF IFNAME
-	local pid
-	bg pid ip netns exec "$2" "$FERRY" up -f "$3"
-	printf -v "$1" '%s' "$pid"
-	wait_for 10 test -S "$WG_RUN/$4.sock" && wait_for 5 ip -n "$2" link show "$4" up
-}
-drops() { # NS IF REASON
-	nsx "$1" "$FERRY" show "$2" | awk -v r="$3:" '$1 == r { print $2 }'
-}
 
 check "UDP is blocked between A and B (nftables)" eval "! udp_passes"
-check "ferry up A (ListenTCP = 51511)" up DA "$A" "$T_TMP/$IA.conf" "$IA"
-check "ferry up B (peer A: Transport = tcp)" up DB "$B" "$T_TMP/$IB.conf" "$IB"
+check "ferry up A (ListenTCP = 51511)" ferry_up DA "$A" "$T_TMP/$IA.conf" "$IA"
+check "ferry up B (peer A: Transport = tcp)" ferry_up DB "$B" "$T_TMP/$IB.conf" "$IB"
 check "B reaches A through the tunnel over TCP" ping_ok "$B" 10.80.0.1
 check "handshake recorded on both sides" eval "wg_handshake $A $IA $PB 5 && wg_handshake $B $IB $PA 5"
 check "A reaches B (replies go back on B's connection)" ping_ok "$A" 10.80.0.2
@@ -88,20 +79,20 @@ wait "$DB" 2>/dev/null
 t_forget "$DB"
 rm -f "$WG_RUN/$IB.sock"
 wait_for 5 eval "! ip -n $B link show $IB"
-check "B restarted" up DB "$B" "$T_TMP/$IB.conf" "$IB"
+check "B restarted" ferry_up DB "$B" "$T_TMP/$IB.conf" "$IB"
 check "B reconnects and reaches A within 10 s" wait_for 10 ping_ok "$B" 10.80.0.1
 
 # Garbage on A's TCP port, each on a connection of its own.
 tcp_junk() { printf "$1" | nsx "$B" timeout 3 nc -N -n -w 2 192.0.2.1 51511 >/dev/null 2>&1; }
 tcp_junk '\x00\x00'
 check "a length prefix of 0 resets the connection and is counted" \
-	wait_for 3 test -n "$(drops "$A" "$IA" tcp_bad_length)"
+	wait_for 3 eval 'test -n "$(ferry_drops $A $IA tcp_bad_length)"'
 tcp_junk '\xff\xffjunk'
-check "a length prefix of 65535 is counted too" wait_for 3 test "$(drops "$A" "$IA" tcp_bad_length)" = 2
+check "a length prefix of 65535 is counted too" wait_for 3 eval 'test "$(ferry_drops $A $IA tcp_bad_length)" = 2'
 tcp_junk '\x00\x0c\x09\x00\x00\x00junkjunk\x00\x04\x01\x00\x00\x00'
 check "junk messages in good frames are dropped by type and length" \
-	wait_for 3 eval "test -n \"\$(drops $A $IA unknown_type)\" && test -n \"\$(drops $A $IA bad_length)\""
+	wait_for 3 eval "test -n \"\$(ferry_drops $A $IA unknown_type)\" && test -n \"\$(ferry_drops $A $IA bad_length)\""
 tcp_junk '\x00\x94\x01\x00\x00\x00'
-check "a stream that stops mid-message is counted" wait_for 3 test -n "$(drops "$A" "$IA" tcp_cut_mid_message)"
+check "a stream that stops mid-message is counted" wait_for 3 eval 'test -n "$(ferry_drops $A $IA tcp_cut_mid_message)"'
 check "the tunnel still works after all that" ping_ok "$B" 10.80.0.1
 check "both daemons still run" eval "kill -0 $DA && kill -0 $DB"

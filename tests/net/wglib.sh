@@ -26,6 +26,11 @@
 #                                   crash early on costs seconds, not timeouts
 #   note TEXT                       a TAP comment, also from inside check
 #   t_forget PID                    drop a reaped PID from lib.sh's T_PIDS
+#   ferry_up VARPID NS CONF IFNAME  `ferry up -f CONF` in NS in the background
+#                                   (for ferry's own keys), wait for its socket
+#                                   and its device up
+#   ferry_drops NS IFNAME REASON    the drop counter REASON of `ferry show`
+#                                   (empty when none)
 # The helpers print their diagnostics on stdout, for check to show on failure.
 #
 # Interface names are global (the UAPI socket directory is not per namespace),
@@ -64,6 +69,13 @@ t_forget() { # PID: drop a reaped PID from lib.sh's list, so cleanup never signa
 	T_PIDS=("${T_PIDS[@]}")
 }
 
+ferry_up() {
+	local pid
+	bg pid ip netns exec "$2" "$FERRY" up -f "$3"
+	printf -v "$1" '%s' "$pid"
+	wait_for 10 test -S "$WG_RUN/$4.sock" && wait_for 5 ip -n "$2" link show "$4" up
+}
+ferry_drops() { nsx "$1" "$FERRY" show "$2" | awk -v r="$3:" '$1 == r { print $2 }'; }
 wg_ifname() {
 	local n="$2$$"
 	printf -v "$1" '%s' "${n:0:15}"
