@@ -2,11 +2,12 @@
  *
  * A client (the `wg` tool, wg-quick, `ferry show`) connects, sends one or
  * more requests ("get=1\n\n", "set=1\n...\n\n") and reads "errno=N\n\n"
- * after each. Requests are served synchronously from the event loop: a
+ * after each, N being 0 or, as wireguard-go sends it and wg reads it, a
+ * negative errno. Requests are served synchronously from the event loop: a
  * client gets UAPI_CLIENT_TIMEOUT_MS of read or write inactivity before it
  * is cut off, so a stuck client cannot hold the data path for long. A
  * request is at most UAPI_MAX_REQUEST bytes, about 400,000 peers; a bigger
- * one is read to its end, thrown away and answered errno=90 (EMSGSIZE):
+ * one is read to its end, thrown away and answered errno=-90 (EMSGSIZE):
  * `wg` writes a whole request before reading, so closing on it would kill
  * `wg` with SIGPIPE and no message. Configure more peers in several
  * requests (`wg addconf`). */
@@ -327,7 +328,7 @@ static int discard_request(int fd, char last)
 /* A request over UAPI_MAX_REQUEST: answer it once it has all arrived. */
 static void refuse_oversized(struct device *dev, int fd, const char *buf, size_t len)
 {
-	static const char reply[] = "errno=90\n\n"; /* EMSGSIZE, as Linux numbers it */
+	static const char reply[] = "errno=-90\n\n"; /* -EMSGSIZE, as Linux numbers it */
 
 	log_err("%s: UAPI %.3s request longer than %u MiB refused (about %u peers; apply more in several, e.g. "
 		"wg addconf)",
@@ -365,7 +366,7 @@ void uapi_serve_client(struct device *dev, int fd)
 		} else {
 			err = -EINVAL;
 		}
-		out_printf(&o, "errno=%d\n\n", -err);
+		out_printf(&o, "errno=%d\n\n", err);
 		if (o.failed || write_all(fd, o.buf, o.len) < 0) {
 			crypt_wipe(o.buf, o.cap);
 			free(o.buf);

@@ -7,7 +7,8 @@
 #   2. Both restarted, now B initiates (A has no endpoint for B).
 #   3. wg set on A: a second peer, changed allowed-ips (cryptokey routing
 #      follows them), B's peer removed (traffic stops) and added back; wg
-#      syncconf with A's unchanged configuration leaves the session alone.
+#      syncconf with A's unchanged configuration leaves the session alone;
+#      a refused change is reported by wg with its reason.
 #   4. B's daemon killed (SIGKILL) and restarted: A's traffic resumes, A
 #      re-handshaking by itself (after ~15 s without replies, as WireGuard does).
 # Another pair: WG_A=/path/to/impl WG_B=/path/to/other bash tests/net/60-interop.t
@@ -15,7 +16,7 @@
 . "$(dirname "$0")/wglib.sh"
 WG_A=${WG_A:-$FERRY}
 WG_B=${WG_B:-wireguard-go}
-plan 42
+plan 43
 note "A runs: $WG_A"
 note "B runs: $WG_B"
 
@@ -163,6 +164,13 @@ T0=$(wg_hs_time "$A" "$IA" "$PB")
 wt check "wg syncconf A with its own unchanged configuration (wg showconf)" eval \
 	'nsx "$A" wg showconf "$IA" >"$T_TMP/a.conf" && nsx "$A" wg syncconf "$IA" "$T_TMP/a.conf"'
 wt check "after it, B -> A flows at once in the same session" same_session "$T0"
+bg NCPID ip netns exec "$A" timeout 30 nc -u -l 51999 </dev/null 3>&-
+wait_for 5 eval '[ -n "$(ip netns exec "$A" ss -Hlun "sport = :51999")" ]'
+wt refuse "wg set A: a listen port in use is refused, and wg says why" "Address already in use" \
+	wg_set "$A" "$IA" listen-port 51999
+kill "$NCPID" 2>/dev/null
+wait "$NCPID" 2>/dev/null
+t_forget "$NCPID"
 
 # --- 4. B crashes and comes back; A re-handshakes
 T0=$(wg_hs_time "$A" "$IA" "$PB")

@@ -1,7 +1,7 @@
 /* Unit tests: serving the control socket (uapi_serve_client) over a
  * socketpair: requests one after another on one connection, and a set
- * request over the size limit, which must be answered (errno=90,
- * EMSGSIZE) rather than cut off: `wg setconf` writes its whole request
+ * request over the size limit, which must be answered (errno=-90,
+ * -EMSGSIZE) rather than cut off: `wg setconf` writes its whole request
  * before it reads, so a dropped connection kills it with SIGPIPE and no
  * message. */
 #include <setjmp.h>
@@ -83,7 +83,8 @@ static void *client_run(void *arg)
 	return NULL;
 }
 
-/* Serve one connection from a client sending head, filler and tail. */
+/* Serve one connection from a client sending head, filler and tail. Errors
+ * are negative, as wireguard-go sends them: wg prints strerror(-N). */
 static void serve(struct client *c)
 {
 	static struct device dev;
@@ -115,7 +116,7 @@ static void requests_in_a_row(void **state)
 	(void)state;
 	serve(&c);
 	assert_int_equal(c.write_error, 0);
-	assert_string_equal(c.reply, "errno=0\n\nerrno=0\n\nerrno=22\n\n");
+	assert_string_equal(c.reply, "errno=0\n\nerrno=0\n\nerrno=-22\n\n");
 }
 
 /* 64 MiB of request and more: refused with an answer, after the daemon
@@ -127,7 +128,7 @@ static void oversized_set_is_answered(void **state)
 	(void)state;
 	serve(&c);
 	assert_int_equal(c.write_error, 0);
-	assert_string_equal(c.reply, "errno=90\n\n");
+	assert_string_equal(c.reply, "errno=-90\n\n");
 }
 
 int main(void)
