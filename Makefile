@@ -78,6 +78,15 @@ $(BUILD)/libferry.a: $(LIB_OBJS)
 	$(quiet) "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# main.c prints the version: rebuild it whenever `git describe` changes
+# (the stamp is rewritten only then).
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(BUILD)/obj/main.o: $(BUILD)/version.stamp
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/ferry: $(BUILD)/obj/main.o $(BUILD)/libferry.a
 	$(quiet) "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(FERRY_LDLIBS)
