@@ -404,6 +404,7 @@ int device_run(struct device *dev)
 	char sockpath[108];
 	struct stat st;
 	sigset_t mask;
+	uint64_t now;
 	int sigfd, inofd, ret = 0, i;
 
 	sigemptyset(&mask);
@@ -440,12 +441,14 @@ int device_run(struct device *dev)
 			ret = -errno;
 			break;
 		}
-		if (clock_ms() - dev->macs_expired_ms >= 1000) {
-			/* Lookups skip aged entries; this returns their room. */
-			dev->macs_expired_ms = clock_ms();
+		now = clock_ms();
+		if (now - dev->housekeeping_ms >= 1000) {
+			/* Once a second: aged MACs give back their room (lookups
+			 * skip them already), idle TCP connections close. */
+			dev->housekeeping_ms = now;
 			if (dev->macs)
-				mactable_expire(dev->macs, dev->macs_expired_ms);
-			tcp_expire(dev, dev->macs_expired_ms);
+				mactable_expire(dev->macs, now);
+			tcp_expire(dev, now);
 		}
 		for (i = 0; i < n && !dev->stop; i++) {
 			int fd = events[i].data.fd;

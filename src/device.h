@@ -74,9 +74,9 @@ struct device {
 	char name[IFNAMSIZ];
 	struct tun_device tun;
 	unsigned int mtu;
-	bool tap;	       /* TAP mode: Ethernet frames, a learning switch */
-	struct mactable *macs; /* TAP mode */
-	uint64_t macs_expired_ms;
+	bool tap;		  /* TAP mode: Ethernet frames, a learning switch */
+	struct mactable *macs;	  /* TAP mode */
+	uint64_t housekeeping_ms; /* MAC ageing and TCP timeouts, once a second */
 
 	bool has_private_key;
 	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];

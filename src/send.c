@@ -43,7 +43,7 @@ static void send_buffer(struct peer *p, const void *buf, size_t len)
 		p->tx_bytes += len;
 		return;
 	}
-	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
+	if (!p->endpoint.sa.sa_family) {
 		device_count_drop(p->dev, DROP_NO_ENDPOINT);
 		return;
 	}
@@ -204,14 +204,27 @@ void send_staged_packets(struct peer *p)
 		after_data_sent(p, any_data);
 }
 
+/* @p's current keypair if @n messages may go out on it now; NULL if they
+ * must wait in the staged queue (no session, packets already waiting, or
+ * the counter nearly spent). */
+static struct keypair *session_for(struct peer *p, int n)
+{
+	struct keypair *kp = p->current;
+
+	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
+	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES)
+		return NULL;
+	return kp;
+}
+
 void send_keepalive(struct peer *p)
 {
 	static uint8_t buf[SEND_HEADROOM + SEND_TAILROOM];
-	struct keypair *kp = p->current;
+	struct keypair *kp = session_for(p, 0);
 
 	/* Anything waiting doubles as the keepalive. With a session, an
 	 * empty data message goes at once; without, it waits for one. */
-	if (!p->staged_count && noise_keypair_usable(kp, clock_ms()) && kp->send_counter < REJECT_AFTER_MESSAGES) {
+	if (kp) {
 		send_data(p, kp, buf + SEND_HEADROOM, 0, false);
 		after_data_sent(p, false);
 		return;
@@ -286,6 +299,20 @@ static size_t segment_header_len(const struct virtio_net_hdr *vh, const uint8_t 
 	}
 }
 
+/* The largest segment a packet read with @vh splits into: the packet
+ * itself unless it is a GSO super-packet. 0 if it is malformed. */
+static size_t segment_size(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
+{
+	size_t hl;
+
+	if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return len;
+	hl = segment_header_len(vh, pkt, len);
+	if (!hl || !vh->gso_size)
+		return 0;
+	return hl + vh->gso_size < len ? hl + vh->gso_size : len;
+}
+
 /* Largest UDP payload one GSO send may carry, and the kernel's segment cap. */
 #define UDP_GSO_MAX_BYTES 65000
 #define UDP_GSO_MAX_SEGS  64
@@ -339,7 +366,7 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 {
 	static const struct virtio_net_hdr plain = { 0 };
 	struct tx_batch *b = dev->txb;
-	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen = len, stride, last_len = 0;
+	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen, stride, last_len = 0;
 	const uint8_t *dst;
 	struct keypair *kp;
 	struct peer *p;
@@ -361,14 +388,10 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
-	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		size_t hl = segment_header_len(vh, pkt, len);
-
-		if (!hl || !vh->gso_size) {
-			device_count_drop(dev, DROP_BAD_INNER);
-			return;
-		}
-		seglen = hl + vh->gso_size < len ? hl + vh->gso_size : len;
+	seglen = segment_size(vh, pkt, len);
+	if (!seglen) {
+		device_count_drop(dev, DROP_BAD_INNER);
+		return;
 	}
 	/* Each message: data header, the segment padded, the tag. */
 	stride = MESSAGE_DATA_HEADER_LEN + padded_len(seglen, dev->mtu) + NOISE_AUTHTAG_LEN;
@@ -381,9 +404,8 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		return;
 	}
 
-	kp = p->current;
-	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
-	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES) {
+	kp = session_for(p, n);
+	if (!kp) {
 		/* No session yet: the segments wait in the peer's queue. */
 		for (i = 0; i < n; i++)
 			peer_stage_packet(p, out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN, lens[i]);
@@ -407,6 +429,10 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 	after_data_sent(p, true);
 }
 
+/* LZ4 output before it is copied over the plaintext it replaces (LZ4
+ * cannot compress in place); one packet at a time. */
+static uint8_t lz4_scratch[65536];
+
 static void ferry_header_write(uint8_t *plain, enum ferry_kind kind, uint8_t flags, size_t len)
 {
 	plain[0] = (uint8_t)kind;
@@ -423,7 +449,7 @@ static void ferry_header_write(uint8_t *plain, enum ferry_kind kind, uint8_t fla
 static void send_compressed_segments(struct device *dev, struct peer *p, struct keypair *kp, uint8_t *out, int n,
 				     size_t stride, const size_t *lens)
 {
-	static uint8_t z[65536];
+	uint8_t *z = lz4_scratch;
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -450,7 +476,7 @@ static void send_compressed_segments(struct device *dev, struct peer *p, struct 
  * when it shrinks; write the ferry header. Returns the plaintext length. */
 static size_t ferry_finish_plaintext(struct peer *p, uint8_t *plain, enum ferry_kind kind, size_t len)
 {
-	static uint8_t z[65536];
+	uint8_t *z = lz4_scratch;
 	size_t zlen = p->compress && len > 1 ? compress_packet(plain + FERRY_HEADER_LEN, len, z, len - 1) : 0;
 
 	if (zlen)
@@ -483,17 +509,13 @@ static void send_frame_to(struct device *dev, struct peer *p, const struct virti
 	}
 	if (vh) {
 		/* The offsets of the frame's header, made relative to its IP packet. */
-		size_t hl = segment_header_len(vh, frame + l2, len - l2);
-
 		ip_vh = *vh;
 		ip_vh.csum_start = (uint16_t)(vh->csum_start >= l2 ? vh->csum_start - l2 : 0);
 		ip_vh.hdr_len = (uint16_t)(vh->hdr_len >= l2 ? vh->hdr_len - l2 : 0);
-		if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-			if (!hl || !vh->gso_size) {
-				device_count_drop(dev, DROP_BAD_INNER);
-				return;
-			}
-			seglen = hl + vh->gso_size < len - l2 ? hl + vh->gso_size : len - l2;
+		seglen = segment_size(vh, frame + l2, len - l2);
+		if (!seglen) {
+			device_count_drop(dev, DROP_BAD_INNER);
+			return;
 		}
 	}
 	stride = MESSAGE_DATA_HEADER_LEN + padded_len(FERRY_HEADER_LEN + l2 + seglen, budget) + NOISE_AUTHTAG_LEN;
@@ -512,9 +534,8 @@ static void send_frame_to(struct device *dev, struct peer *p, const struct virti
 		memcpy(out + room, frame, len);
 		lens[0] = len - l2;
 	}
-	kp = p->current;
-	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
-	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES) {
+	kp = session_for(p, n);
+	if (!kp) {
 		for (i = 0; i < n; i++) {
 			uint8_t *plain = out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN;
 

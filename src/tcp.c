@@ -208,10 +208,10 @@ static int deliver(void *ctx, uint8_t *msg, size_t len)
 	c->last_rx_ms = clock_ms();
 	dev->rx_conn = c;
 	receive_packet(dev, msg, len, &c->remote);
-	/* receive_packet may have closed nothing: connections close only
-	 * here and in the event handler, never from inside it. */
 	dev->rx_conn = NULL;
-	return 0;
+	/* A reply on this connection that failed only marked it broken
+	 * (conn_fail): its buffer is in use until tcpframe_read returns. */
+	return c->broken ? -EPIPE : 0;
 }
 
 static void conn_readable(struct tcp_conn *c)
@@ -223,6 +223,10 @@ static void conn_readable(struct tcp_conn *c)
 	/* Delivered messages live in scratch: write and send them now. */
 	receive_flush(dev);
 	send_flush(dev);
+	if (c->broken) {
+		conn_close(c, "a send on it failed");
+		return;
+	}
 	if (r > 0 || r == -EAGAIN)
 		return;
 	if (r == 0) {
@@ -320,52 +324,69 @@ static struct tcp_conn *connect_peer(struct peer *p)
 	return c;
 }
 
-static int conn_send(struct tcp_conn *c, const void *msg, size_t len)
+/* A send on @c failed: the connection is finished. It is closed now,
+ * unless a message on it is being delivered (its receive buffer is in
+ * use): then it leaves its peer at once and is closed when the read
+ * returns (conn_readable). */
+static void conn_fail(struct tcp_conn *c, int err)
 {
-	int r = tcpframe_send(&c->tx, c->fd, msg, len);
+	if (c->dev->rx_conn != c) {
+		conn_close(c, strerror(-err));
+		return;
+	}
+	c->broken = true;
+	if (c->peer && c->peer->tcp_conn == c)
+		c->peer->tcp_conn = NULL;
+}
 
-	if (r < 0 && r != -EAGAIN && !c->connecting) {
-		conn_close(c, strerror(-r));
+/* @n messages on @c. Returns how many were dropped (queue full, bad
+ * length), or a negative errno: the connection is finished. */
+static int conn_sendv(struct tcp_conn *c, const struct iovec *msgs, size_t n)
+{
+	int r;
+
+	if (c->broken)
+		return -EPIPE;
+	r = tcpframe_sendv(&c->tx, c->fd, msgs, n);
+	if (r < 0) {
+		conn_fail(c, r);
 		return r;
 	}
-	if (r == TCPFRAME_DROPPED_FULL || r == TCPFRAME_DROPPED_SIZE)
-		return -ENOBUFS;
 	if (tcpframe_tx_pending(&c->tx))
 		want_out(c, true);
-	return 0;
+	return r;
+}
+
+static int conn_send(struct tcp_conn *c, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	int r = conn_sendv(c, &iov, 1);
+
+	return r > 0 ? -ENOBUFS : r;
+}
+
+/* @p's connection, dialled now if it has none (its backoff permitting). */
+static struct tcp_conn *peer_conn(struct peer *p)
+{
+	if (p->tcp_conn)
+		return p->tcp_conn;
+	if (!p->transport_tcp || !p->endpoint.sa.sa_family)
+		return NULL;
+	return connect_peer(p);
 }
 
 int tcp_send(struct peer *p, const void *msg, size_t len)
 {
-	struct tcp_conn *c = p->tcp_conn;
+	struct tcp_conn *c = peer_conn(p);
 
-	if (!c) {
-		if (!p->transport_tcp || !p->endpoint.sa.sa_family)
-			return -ENOTCONN;
-		c = connect_peer(p);
-		if (!c)
-			return -ENOTCONN;
-	}
-	return conn_send(c, msg, len);
+	return c ? conn_send(c, msg, len) : -ENOTCONN;
 }
 
 int tcp_sendv(struct peer *p, const struct iovec *msgs, size_t n)
 {
-	struct tcp_conn *c = p->tcp_conn;
-	int r;
+	struct tcp_conn *c = peer_conn(p);
 
-	if (!c) {
-		if (!p->transport_tcp || !p->endpoint.sa.sa_family || !(c = connect_peer(p)))
-			return -ENOTCONN;
-	}
-	r = tcpframe_sendv(&c->tx, c->fd, msgs, n);
-	if (r < 0) {
-		conn_close(c, strerror(-r));
-		return r;
-	}
-	if (tcpframe_tx_pending(&c->tx))
-		want_out(c, true);
-	return r; /* dropped */
+	return c ? conn_sendv(c, msgs, n) : -ENOTCONN;
 }
 
 int tcp_reply(struct device *dev, const void *msg, size_t len)
@@ -377,7 +398,7 @@ void tcp_bind_peer(struct device *dev, struct peer *p)
 {
 	struct tcp_conn *c = dev->rx_conn;
 
-	if (!c)
+	if (!c || c->broken)
 		return;
 	/* The connection a peer's latest authenticated message came on is
 	 * where its replies go (TCP's form of roaming). */

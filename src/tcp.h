@@ -31,6 +31,7 @@ struct tcp_conn {
 	bool connecting;   /* outbound, connect() in progress */
 	bool outbound;
 	bool watch_out; /* EPOLLOUT requested */
+	bool broken;	/* a send failed while a message on it was delivered: close after the read */
 	union conf_endpoint remote;
 	uint64_t last_rx_ms, born_ms;
 	struct tcpframe_rx rx;
