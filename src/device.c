@@ -79,7 +79,6 @@ int device_init(struct device *dev, const char *name)
 	memset(dev, 0, sizeof(*dev));
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	dev->udp4 = dev->udp6 = dev->epfd = dev->timerfd = dev->uapi_fd = -1;
-	dev->tcp4 = dev->tcp6 = -1;
 	dev->mtu = 1420;
 	dev->aips = allowedips_new();
 	dev->ratelimiter = calloc(RATELIMITER_SLOTS, sizeof(*dev->ratelimiter));
@@ -227,8 +226,17 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 	}
 	if (cp->flags & CONF_PEER_HAS_PSK)
 		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
-	if (cp->flags & CONF_PEER_HAS_ENDPOINT)
-		p->endpoint = cp->endpoint;
+	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
+		p->transport_tcp = cp->transport == CONF_TRANSPORT_TCP;
+	if (cp->flags & CONF_PEER_HAS_ENDPOINT) {
+		/* Transport = tcp: the Endpoint is the peer's ListenTCP, to be
+		 * connected to when something is to be sent. */
+		endpoint_set_udp(&p->endpoint, &cp->endpoint);
+		if (p->transport_tcp) {
+			p->tcp_endpoint = cp->endpoint;
+			p->endpoint.kind = ENDPOINT_TCP;
+		}
+	}
 	if (cp->flags & CONF_PEER_REPLACE_ALLOWEDIPS)
 		allowedips_remove_peer(dev->aips, p);
 	for (i = 0; i < cp->n_allowedips; i++) {
@@ -237,8 +245,6 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		if (ret < 0)
 			return ret;
 	}
-	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
-		p->transport_tcp = cp->transport == CONF_TRANSPORT_TCP;
 	if (cp->flags & CONF_PEER_HAS_COMPRESSION)
 		p->compress = cp->compression == CONF_COMPRESS_LZ4;
 	for (i = 0; i < cp->n_macs; i++) {
@@ -253,7 +259,7 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		p->persistent_keepalive_s = cp->persistent_keepalive;
 		/* Turning it on sends one at once, so a peer behind NAT is
 		 * reachable without waiting for traffic. */
-		if (was_off && p->persistent_keepalive_s && p->endpoint.sa.sa_family && dev->udp4 + dev->udp6 > -2)
+		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->endpoint) && dev->udp4 + dev->udp6 > -2)
 			send_keepalive(p);
 	}
 	return 0;
@@ -435,7 +441,7 @@ int device_run(struct device *dev)
 
 	while (!dev->stop) {
 		/* TAP ageing and TCP connection timeouts tick once a second. */
-		int n = epoll_wait(dev->epfd, events, 16, dev->macs || dev->tcp_conns ? 1000 : -1);
+		int n = epoll_wait(dev->epfd, events, 16, dev->macs || tcp_active(dev) ? 1000 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;

@@ -54,6 +54,7 @@ struct cookie_checker {
 
 struct tx_batch;
 struct rx_batch;
+struct tcp_transport;
 
 /* A peer in the timer queue, under the earliest deadline it may have. */
 struct timer_entry {
@@ -88,11 +89,8 @@ struct device {
 	bool udp_gso, udp_gro;
 	bool tun_gro; /* coalesce writes to the TUN device */
 
-	uint16_t listen_port; /* the bound port */
-	uint16_t listen_tcp;  /* ListenTCP (0: none) */
-	int tcp4, tcp6;	      /* listening TCP sockets, or -1 */
-	struct tcp_conn *tcp_conns;
-	struct tcp_conn *rx_conn; /* the connection of the message being received */
+	uint16_t listen_port;	   /* the bound port */
+	struct tcp_transport *tcp; /* tcp.c: ListenTCP and connections (NULL: none yet) */
 	uint32_t fwmark;
 	int udp4, udp6;
 

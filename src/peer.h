@@ -9,6 +9,7 @@
 #include "tcpframe.h"
 #include "messages.h"
 #include "replay.h"
+#include "transport.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,7 +91,7 @@ struct peer {
 	struct keypair *current, *previous, *next;
 	struct cookie_state cookie;
 
-	union conf_endpoint endpoint; /* sa_family 0: unknown */
+	struct endpoint endpoint; /* of its latest authenticated message, or configured */
 	uint16_t persistent_keepalive_s;
 
 	/* Timers: absolute monotonic milliseconds, 0 when not armed. While
@@ -110,10 +111,10 @@ struct peer {
 	uint64_t rx_bytes, tx_bytes;
 
 	/* ferry extensions (docs/PROTOCOL.md) */
-	bool compress;		    /* Compression = lz4 */
-	struct mac_owner mac_owner; /* TAP mode: the MACs learned behind this peer */
-	bool transport_tcp;	    /* Transport = tcp: connect to the Endpoint over TCP */
-	struct tcp_conn *tcp_conn;  /* where messages to it go, when set */
+	bool compress;			  /* Compression = lz4 */
+	struct mac_owner mac_owner;	  /* TAP mode: the MACs learned behind this peer */
+	bool transport_tcp;		  /* Transport = tcp: connect to the Endpoint over TCP */
+	union conf_endpoint tcp_endpoint; /* Transport = tcp: the Endpoint to connect to */
 	struct tcp_backoff tcp_backoff;
 	uint64_t tcp_retry_ms;		/* no connection attempt before this */
 	struct timespec last_handshake; /* wall clock; 0 = never */

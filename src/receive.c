@@ -27,15 +27,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static void set_endpoint(struct peer *p, const union conf_endpoint *src)
+/* Roaming: the peer is wherever its latest authenticated message came
+ * from; over TCP, that is the connection it came on, if still open. */
+static void set_endpoint(struct peer *p, const struct endpoint *from)
 {
-	/* Roaming: the peer is wherever its latest authenticated packet came
-	 * from; over TCP, that is the connection it came on. */
-	if (p->dev->rx_conn) {
-		tcp_bind_peer(p->dev, p);
+	if (from->kind == ENDPOINT_TCP && !tcp_authenticated(p->dev, from, p))
 		return;
-	}
-	p->endpoint = *src;
+	p->endpoint = *from;
 }
 
 static void count_handshake_load(struct device *dev)
@@ -54,14 +52,14 @@ static void count_handshake_load(struct device *dev)
  * message may be processed; otherwise it was dropped (and perhaps answered
  * with a cookie). */
 static bool handshake_admitted(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
-			       const union conf_endpoint *src)
+			       const struct endpoint *src)
 {
 	enum cookie_mac_state state;
 	bool under_load;
 
 	count_handshake_load(dev);
 	under_load = device_under_load(dev);
-	state = cookie_validate(dev, msg, len, &src->sa);
+	state = cookie_validate(dev, msg, len, &src->addr.sa);
 	if (state == COOKIE_INVALID_MAC1) {
 		device_count_drop(dev, DROP_BAD_MAC1);
 		return false;
@@ -69,18 +67,18 @@ static bool handshake_admitted(struct device *dev, const void *msg, size_t len, 
 	if (!under_load)
 		return true;
 	if (state != COOKIE_VALID_MAC1_AND_COOKIE) {
-		send_handshake_cookie(dev, msg, len, sender_index, &src->sa);
+		send_handshake_cookie(dev, msg, len, sender_index, src);
 		device_count_drop(dev, DROP_COOKIE_SENT);
 		return false;
 	}
-	if (!ratelimiter_allow(dev, &src->sa)) {
+	if (!ratelimiter_allow(dev, &src->addr.sa)) {
 		device_count_drop(dev, DROP_RATELIMITED);
 		return false;
 	}
 	return true;
 }
 
-static void receive_initiation(struct device *dev, const uint8_t *buf, const union conf_endpoint *src)
+static void receive_initiation(struct device *dev, const uint8_t *buf, const struct endpoint *src)
 {
 	const struct message_handshake_initiation *m = (const void *)buf;
 	enum drop_reason why;
@@ -100,7 +98,7 @@ static void receive_initiation(struct device *dev, const uint8_t *buf, const uni
 	send_handshake_response(p);
 }
 
-static void receive_response(struct device *dev, const uint8_t *buf, const union conf_endpoint *src)
+static void receive_response(struct device *dev, const uint8_t *buf, const struct endpoint *src)
 {
 	const struct message_handshake_response *m = (const void *)buf;
 	enum drop_reason why;
@@ -277,7 +275,7 @@ static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, si
 		receive_frame(dev, p, payload, len);
 }
 
-static void receive_data(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src, bool ferry)
+static void receive_data(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src, bool ferry)
 {
 	struct message_data *m = (struct message_data *)buf;
 	size_t clen = len - MESSAGE_DATA_HEADER_LEN, plen = clen - NOISE_AUTHTAG_LEN;
@@ -421,7 +419,7 @@ void receive_flush(struct device *dev)
 	b->zused = 0;
 }
 
-void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src)
+void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src)
 {
 	uint32_t type;
 

@@ -5,14 +5,15 @@
 #include "conf.h"
 #include "device.h"
 #include "offload.h"
+#include "transport.h"
 #include "udp.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Handle one datagram of @len bytes from @src. The buffer is the caller's;
+/* Handle one message of @len bytes that came from @src. The buffer is the caller's;
  * data messages are decrypted in place in it. */
-void receive_packet(struct device *dev, uint8_t *buf, size_t len, const union conf_endpoint *src);
+void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src);
 
 /* Decrypted packets wait here until receive_flush() coalesces them (with
  * vnet_hdr) and writes them to the TUN device; they point into the UDP

@@ -30,24 +30,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One message to @p's endpoint at once, outside the batch. */
 static void send_buffer(struct peer *p, const void *buf, size_t len)
 {
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	int ret;
 
-	if (tcp_peer_uses_tcp(p)) {
-		ret = tcp_send(p, buf, len);
-		if (ret < 0) {
-			device_count_drop(p->dev, DROP_SEND_ERROR);
-			return;
-		}
-		p->tx_bytes += len;
-		return;
-	}
-	if (!p->endpoint.sa.sa_family) {
+	switch (p->endpoint.kind) {
+	case ENDPOINT_UDP:
+		ret = udp_send(p->dev, &p->endpoint.addr, buf, len);
+		break;
+	case ENDPOINT_TCP:
+		ret = tcp_sendv(p->dev, &p->endpoint, p, &iov, 1);
+		if (ret > 0)
+			ret = -ENOBUFS;
+		break;
+	default:
 		device_count_drop(p->dev, DROP_NO_ENDPOINT);
 		return;
 	}
-	ret = udp_send(p->dev, &p->endpoint, buf, len);
 	if (ret < 0) {
 		device_count_drop(p->dev, DROP_SEND_ERROR);
 		return;
@@ -65,7 +66,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	/* At most one initiation per REKEY_TIMEOUT. */
 	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
 		return;
-	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p))
+	if (!endpoint_is_set(&p->endpoint))
 		return;
 	p->last_sent_handshake_ms = now;
 	if (!noise_handshake_create_initiation(&m, p))
@@ -95,19 +96,17 @@ void send_handshake_response(struct peer *p)
 }
 
 void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
-			   const struct sockaddr *src)
+			   const struct endpoint *from)
 {
 	struct message_handshake_cookie m;
-	union conf_endpoint to;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct endpoint to = *from;
 
-	cookie_message_create(dev, &m, msg, len, sender_index, src);
-	if (dev->rx_conn) {
-		tcp_reply(dev, &m, sizeof(m));
-		return;
-	}
-	memset(&to, 0, sizeof(to));
-	memcpy(&to, src, src->sa_family == AF_INET6 ? sizeof(to.in6) : sizeof(to.in4));
-	udp_send(dev, &to, &m, sizeof(m));
+	cookie_message_create(dev, &m, msg, len, sender_index, &from->addr.sa);
+	if (to.kind == ENDPOINT_TCP)
+		tcp_sendv(dev, &to, NULL, &iov, 1);
+	else
+		udp_send(dev, &to.addr, &m, sizeof(m));
 }
 
 /* The plaintext is padded to a multiple of 16, but never past the MTU. */
@@ -324,7 +323,7 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 	struct tx_batch *b = dev->txb;
 	int per_send = dev->udp_gso ? (int)(UDP_GSO_MAX_BYTES / stride) : 1, i;
 
-	if (tcp_peer_uses_tcp(p)) {
+	if (p->endpoint.kind == ENDPOINT_TCP) {
 		struct iovec iov[OFFLOAD_MAX_SEGMENTS];
 		int k, dropped;
 
@@ -336,7 +335,7 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 				iov[k].iov_len = i + k == n - 1 ? last_len : stride;
 				bytes += iov[k].iov_len;
 			}
-			dropped = tcp_sendv(p, iov, (size_t)k);
+			dropped = tcp_sendv(dev, &p->endpoint, p, iov, (size_t)k);
 			if (dropped < 0)
 				dropped = k;
 			for (; dropped > 0; dropped--)
@@ -353,8 +352,8 @@ static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, in
 		int k = n - i < per_send ? n - i : per_send;
 		size_t len = (size_t)(k - 1) * stride + (i + k == n ? last_len : stride);
 
-		while (
-		    !udp_tx_add(&b->udp, p, &p->endpoint, msgs + (size_t)i * stride, len, k > 1 ? (uint16_t)stride : 0))
+		while (!udp_tx_add(&b->udp, p, &p->endpoint.addr, msgs + (size_t)i * stride, len,
+				   k > 1 ? (uint16_t)stride : 0))
 			udp_tx_flush(dev, &b->udp);
 	}
 }
@@ -384,7 +383,7 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		device_count_drop(dev, DROP_NO_PEER);
 		return;
 	}
-	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
+	if (!endpoint_is_set(&p->endpoint)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
@@ -503,7 +502,7 @@ static void send_frame_to(struct device *dev, struct peer *p, const struct virti
 	uint8_t *out;
 	int n = 1, i;
 
-	if (!p->endpoint.sa.sa_family && !tcp_peer_uses_tcp(p)) {
+	if (!endpoint_is_set(&p->endpoint)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}

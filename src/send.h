@@ -5,6 +5,7 @@
 
 #include "device.h"
 #include "peer.h"
+#include "transport.h"
 #include "udp.h"
 
 #include <linux/virtio_net.h>
@@ -22,8 +23,9 @@
 void send_handshake_initiation(struct peer *p, bool is_retry);
 /* Answer a consumed initiation and derive the (responder's) session. */
 void send_handshake_response(struct peer *p);
+/* Answer handshake message @msg from @from with a cookie reply. */
 void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
-			   const struct sockaddr *src);
+			   const struct endpoint *from);
 void send_keepalive(struct peer *p);
 
 /* The transmit batch of one turn of the event loop: segmented, encrypted

@@ -1,4 +1,12 @@
-/* tcp.c - the TCP transport between ferry peers (tcp.h). */
+/* tcp.c - the TCP transport between ferry peers (tcp.h).
+ *
+ * Connections live in a table of TCP_MAX_CONNS slots; a connection's
+ * handle is its slot plus a generation that never repeats, so a handle
+ * kept in an endpoint after its connection closed resolves to nothing.
+ * Ownership: this file owns every struct tcp_conn and frees it in
+ * conn_close(); a connection being read (c->reading) is only marked
+ * broken there and freed when the read returns, because the messages
+ * being delivered live in the read's buffers. */
 #include "tcp.h"
 
 #include "clock.h"
@@ -15,8 +23,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+struct tcp_conn {
+	int fd;
+	uint64_t handle;
+	struct device *dev;
+	struct peer *peer; /* bound: the peer dialled, or whose message last authenticated here */
+	bool connecting;   /* outbound, connect() in progress */
+	bool outbound;
+	bool watch_out; /* EPOLLOUT requested */
+	bool reading;	/* its messages are being delivered: close only after the read */
+	bool broken;	/* closed while reading: freed when the read returns */
+	union conf_endpoint remote;
+	uint64_t born_ms, last_auth_ms;
+	struct tcpframe_rx rx;
+	struct tcpframe_tx tx;
+	struct tcp_conn *next;
+};
+
+struct tcp_transport {
+	int fd4, fd6; /* listening sockets, or -1 */
+	uint16_t port;
+	uint64_t accept_resume_ms; /* accepting paused until then; 0: accepting */
+	struct tcp_conn *conns;	   /* newest first */
+	struct tcp_conn *slot[TCP_MAX_CONNS];
+	uint64_t generation;
+	unsigned int n_conns, max_conns;
+};
 
 /* The longest message a connection accepts, a constant of the protocol
  * so that peers with different MTUs agree: a data message carrying a
@@ -24,6 +60,36 @@
 static size_t max_message(void)
 {
 	return MESSAGE_DATA_OVERHEAD + FERRY_HEADER_LEN + FERRY_FRAME_OVERHEAD + TCP_MAX_MTU + MESSAGE_PADDING_MULTIPLE;
+}
+
+/* The device's TCP state, created on first use. */
+static struct tcp_transport *transport(struct device *dev)
+{
+	struct tcp_transport *t = dev->tcp;
+	struct rlimit rl;
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->fd4 = t->fd6 = -1;
+	/* Leave room under the descriptor limit for everything else. */
+	t->max_conns = TCP_MAX_CONNS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < TCP_MAX_CONNS + 64)
+		t->max_conns = rl.rlim_cur > 64 + 16 ? (unsigned int)rl.rlim_cur - 64 : 16;
+	dev->tcp = t;
+	return t;
+}
+
+static struct tcp_conn *conn_get(const struct device *dev, uint64_t handle)
+{
+	struct tcp_conn *c;
+
+	if (!dev->tcp || !handle)
+		return NULL;
+	c = dev->tcp->slot[handle % TCP_MAX_CONNS];
+	return c && c->handle == handle && !c->broken ? c : NULL;
 }
 
 static void set_sockopts(int fd)
@@ -41,6 +107,8 @@ static void watch(struct tcp_conn *c, int op)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (c->watch_out ? EPOLLOUT : 0u) };
 
+	if (c->dev->epfd < 0)
+		return;
 	ev.data.fd = c->fd;
 	epoll_ctl(c->dev->epfd, op, c->fd, &ev);
 }
@@ -53,21 +121,29 @@ static void want_out(struct tcp_conn *c, bool on)
 	watch(c, EPOLL_CTL_MOD);
 }
 
-static unsigned int unbound_count(const struct device *dev)
+/* Same source, for the per-source cap: the IPv4 address, or the /64 of an
+ * IPv6 one (one host usually holds a whole /64). */
+static bool same_source(const union conf_endpoint *a, const union conf_endpoint *b)
 {
-	const struct tcp_conn *c;
-	unsigned int n = 0;
-
-	for (c = dev->tcp_conns; c; c = c->next)
-		n += !c->peer;
-	return n;
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 8);
 }
 
 static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_endpoint *remote, bool outbound)
 {
-	struct tcp_conn *c = calloc(1, sizeof(*c));
+	struct tcp_transport *t = dev->tcp;
 	size_t max = max_message();
+	struct tcp_conn *c;
+	unsigned int s;
 
+	if (t->n_conns >= t->max_conns)
+		return NULL;
+	for (s = (unsigned int)(t->generation % TCP_MAX_CONNS); t->slot[s]; s = (s + 1) % TCP_MAX_CONNS)
+		;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	if (tcpframe_rx_init(&c->rx, max) < 0 || tcpframe_tx_init(&c->tx, TCPFRAME_TX_CAP, max) < 0) {
@@ -76,38 +152,52 @@ static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_en
 		return NULL;
 	}
 	c->fd = fd;
+	c->handle = ++t->generation * TCP_MAX_CONNS + s;
 	c->dev = dev;
 	c->outbound = outbound;
 	c->remote = *remote;
-	c->born_ms = c->last_rx_ms = clock_ms();
-	c->next = dev->tcp_conns;
-	dev->tcp_conns = c;
+	c->born_ms = c->last_auth_ms = clock_ms();
+	c->next = t->conns;
+	t->conns = c;
+	t->slot[s] = c;
+	t->n_conns++;
 	watch(c, EPOLL_CTL_ADD);
 	return c;
 }
 
-static void conn_close(struct tcp_conn *c, const char *why)
+static void conn_free(struct tcp_conn *c)
 {
-	struct device *dev = c->dev;
+	struct tcp_transport *t = c->dev->tcp;
 	struct tcp_conn **pp;
 
-	for (pp = &dev->tcp_conns; *pp; pp = &(*pp)->next) {
+	for (pp = &t->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
-	if (dev->rx_conn == c)
-		dev->rx_conn = NULL;
-	if (c->peer && c->peer->tcp_conn == c) {
-		c->peer->tcp_conn = NULL;
-		log_debug("%s: TCP connection to a peer closed: %s", dev->name, why);
-	}
-	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	t->slot[c->handle % TCP_MAX_CONNS] = NULL;
+	t->n_conns--;
+	if (c->dev->epfd >= 0)
+		epoll_ctl(c->dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	tcpframe_rx_free(&c->rx);
 	tcpframe_tx_free(&c->tx);
 	free(c);
+}
+
+/* The connection is finished. While it is being read it only stops
+ * counting (conn_get no longer finds it) and is freed after the read. */
+static void conn_close(struct tcp_conn *c, const char *why)
+{
+	if (c->peer)
+		log_debug("%s: TCP connection to a peer closed: %s", c->dev->name, why);
+	c->peer = NULL;
+	if (c->reading) {
+		c->broken = true;
+		return;
+	}
+	conn_free(c);
 }
 
 static int listen_one(int family, uint16_t port)
@@ -136,41 +226,93 @@ static int listen_one(int family, uint16_t port)
 	return fd;
 }
 
-static void watch_listeners(struct device *dev)
+/* Watch the listeners (@op EPOLL_CTL_ADD or _MOD) for new connections, or
+ * (@on false) stop watching them for a while. */
+static void watch_listeners(struct device *dev, int op, bool on)
 {
-	int fds[2] = { dev->tcp4, dev->tcp6 }, i;
+	struct tcp_transport *t = dev->tcp;
+	int fds[2] = { t->fd4, t->fd6 }, i;
 
+	if (dev->epfd < 0)
+		return;
 	for (i = 0; i < 2; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		struct epoll_event ev = { .events = on ? EPOLLIN : 0u, .data.fd = fds[i] };
 
 		if (fds[i] >= 0)
-			epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fds[i], &ev);
+			epoll_ctl(dev->epfd, op, fds[i], &ev);
 	}
 }
 
 int tcp_listen(struct device *dev, uint16_t port)
 {
+	struct tcp_transport *t = transport(dev);
 	int fd4, fd6;
 
-	if (dev->tcp4 >= 0 || dev->tcp6 >= 0) {
-		if (port == dev->listen_tcp)
+	if (!t)
+		return -ENOMEM;
+	if (t->fd4 >= 0 || t->fd6 >= 0) {
+		if (port == t->port)
 			return 0;
-		if (dev->tcp4 >= 0)
-			close(dev->tcp4);
-		if (dev->tcp6 >= 0)
-			close(dev->tcp6);
-		dev->tcp4 = dev->tcp6 = -1;
+		if (t->fd4 >= 0)
+			close(t->fd4);
+		if (t->fd6 >= 0)
+			close(t->fd6);
+		t->fd4 = t->fd6 = -1;
 	}
 	fd4 = listen_one(AF_INET, port);
 	fd6 = listen_one(AF_INET6, port);
 	if (fd4 < 0 && fd6 < 0)
 		return fd4 != -EAFNOSUPPORT ? fd4 : fd6;
-	dev->tcp4 = fd4 >= 0 ? fd4 : -1;
-	dev->tcp6 = fd6 >= 0 ? fd6 : -1;
-	dev->listen_tcp = port;
-	if (dev->epfd >= 0)
-		watch_listeners(dev);
+	t->fd4 = fd4 >= 0 ? fd4 : -1;
+	t->fd6 = fd6 >= 0 ? fd6 : -1;
+	t->port = port;
+	t->accept_resume_ms = 0;
+	watch_listeners(dev, EPOLL_CTL_ADD, true);
 	return 0;
+}
+
+static bool is_unbound(const struct tcp_conn *c)
+{
+	return !c->peer && !c->broken;
+}
+
+/* Room for one more connection that has authenticated nothing from
+ * @remote: false if its source holds its share already; otherwise the
+ * oldest unbound connection gives way when the table is full. */
+static bool admit_unbound(struct device *dev, const union conf_endpoint *remote)
+{
+	struct tcp_transport *t = dev->tcp;
+	struct tcp_conn *c, *oldest = NULL;
+	unsigned int unbound = 0, from_source = 0;
+
+	for (c = t->conns; c; c = c->next) {
+		if (!is_unbound(c))
+			continue;
+		unbound++;
+		oldest = c;
+		from_source += same_source(&c->remote, remote);
+	}
+	if (from_source >= TCP_MAX_UNBOUND_PER_SOURCE)
+		return false;
+	if (unbound < TCP_MAX_UNBOUND && t->n_conns < t->max_conns)
+		return true;
+	if (!oldest)
+		return false;
+	device_count_drop(dev, DROP_TCP_REFUSED);
+	conn_close(oldest, "room for a newer connection");
+	return true;
+}
+
+/* accept() ran out of descriptors or memory: stop asking for a second
+ * rather than be woken for the same pending connection again and again. */
+static void pause_accepting(struct device *dev, int err)
+{
+	struct tcp_transport *t = dev->tcp;
+
+	log_warn("%s: cannot accept TCP connections: %s; pausing for %u ms", dev->name, strerror(err),
+		 TCP_ACCEPT_PAUSE_MS);
+	t->accept_resume_ms = clock_ms() + TCP_ACCEPT_PAUSE_MS;
+	watch_listeners(dev, EPOLL_CTL_MOD, false);
 }
 
 static void accept_all(struct device *dev, int lfd)
@@ -184,9 +326,12 @@ static void accept_all(struct device *dev, int lfd)
 
 		memset(&remote, 0, sizeof(remote));
 		fd = accept4(lfd, &remote.sa, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accepting(dev, errno);
 			return;
-		if (unbound_count(dev) >= TCP_MAX_UNBOUND) {
+		}
+		if (!admit_unbound(dev, &remote)) {
 			/* Connections that say nothing must not pile up. */
 			device_count_drop(dev, DROP_TCP_REFUSED);
 			close(fd);
@@ -203,14 +348,10 @@ static void accept_all(struct device *dev, int lfd)
 static int deliver(void *ctx, uint8_t *msg, size_t len)
 {
 	struct tcp_conn *c = ctx;
-	struct device *dev = c->dev;
+	struct endpoint from = { .kind = ENDPOINT_TCP, .conn = c->handle, .addr = c->remote };
 
-	c->last_rx_ms = clock_ms();
-	dev->rx_conn = c;
-	receive_packet(dev, msg, len, &c->remote);
-	dev->rx_conn = NULL;
-	/* A reply on this connection that failed only marked it broken
-	 * (conn_fail): its buffer is in use until tcpframe_read returns. */
+	receive_packet(c->dev, msg, len, &from);
+	/* A failed reply on this connection closed it: stop reading it. */
 	return c->broken ? -EPIPE : 0;
 }
 
@@ -218,13 +359,16 @@ static void conn_readable(struct tcp_conn *c)
 {
 	static uint8_t scratch[TCPFRAME_SCRATCH_SIZE];
 	struct device *dev = c->dev;
-	ssize_t r = tcpframe_read(&c->rx, c->fd, scratch, sizeof(scratch), deliver, c);
+	ssize_t r;
 
+	c->reading = true;
+	r = tcpframe_read(&c->rx, c->fd, scratch, sizeof(scratch), deliver, c);
 	/* Delivered messages live in scratch: write and send them now. */
 	receive_flush(dev);
 	send_flush(dev);
+	c->reading = false;
 	if (c->broken) {
-		conn_close(c, "a send on it failed");
+		conn_free(c);
 		return;
 	}
 	if (r > 0 || r == -EAGAIN)
@@ -262,94 +406,105 @@ static void conn_writable(struct tcp_conn *c)
 	want_out(c, tcpframe_tx_pending(&c->tx));
 }
 
-bool tcp_handle_event(struct device *dev, int fd, uint32_t events)
+static struct tcp_conn *conn_by_fd(struct device *dev, int fd)
 {
 	struct tcp_conn *c;
 
-	if (fd >= 0 && (fd == dev->tcp4 || fd == dev->tcp6)) {
+	for (c = dev->tcp->conns; c && c->fd != fd; c = c->next)
+		;
+	return c;
+}
+
+bool tcp_handle_event(struct device *dev, int fd, uint32_t events)
+{
+	struct tcp_transport *t = dev->tcp;
+	struct tcp_conn *c;
+
+	if (!t || fd < 0)
+		return false;
+	if (fd == t->fd4 || fd == t->fd6) {
 		accept_all(dev, fd);
 		return true;
 	}
-	for (c = dev->tcp_conns; c && c->fd != fd; c = c->next)
-		;
+	c = conn_by_fd(dev, fd);
 	if (!c)
 		return false;
-	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-		if (c->connecting || (events & EPOLLOUT)) {
-			conn_writable(c);
-			/* c may be gone: look it up again before reading. */
-			for (c = dev->tcp_conns; c && c->fd != fd; c = c->next)
-				;
-			if (!c)
-				return true;
-		}
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (c->connecting || (events & EPOLLOUT))) {
+		conn_writable(c);
+		/* c may be gone: look it up again before reading. */
+		c = conn_by_fd(dev, fd);
+		if (!c)
+			return true;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_readable(c);
 	return true;
 }
 
-static struct tcp_conn *connect_peer(struct peer *p)
+/* At most TCP_MAX_PER_PEER connections stay bound to @p: the least
+ * recently authenticated of the others go. */
+static void limit_peer_conns(struct device *dev, struct peer *p, struct tcp_conn *keep)
 {
-	struct device *dev = p->dev;
-	struct tcp_conn *c;
+	for (;;) {
+		struct tcp_conn *c, *victim = NULL;
+		unsigned int n = 0;
+
+		for (c = dev->tcp->conns; c; c = c->next) {
+			if (c->peer != p)
+				continue;
+			n++;
+			if (c != keep && (!victim || c->last_auth_ms < victim->last_auth_ms))
+				victim = c;
+		}
+		if (n <= TCP_MAX_PER_PEER || !victim)
+			return;
+		conn_close(victim, "too many connections for one peer");
+	}
+}
+
+static struct tcp_conn *connect_peer(struct device *dev, struct peer *p)
+{
+	const union conf_endpoint *to = &p->tcp_endpoint;
+	socklen_t alen = to->sa.sa_family == AF_INET6 ? sizeof(to->in6) : sizeof(to->in4);
 	uint64_t now = clock_ms();
-	socklen_t alen = p->endpoint.sa.sa_family == AF_INET6 ? sizeof(p->endpoint.in6) : sizeof(p->endpoint.in4);
+	struct tcp_conn *c;
 	int fd;
 
-	if (now < p->tcp_retry_ms)
+	if (now < p->tcp_retry_ms || !to->sa.sa_family || !transport(dev))
 		return NULL;
 	/* The next attempt waits; a connection that carries a message resets it. */
 	p->tcp_retry_ms = tcp_backoff_next_ms(&p->tcp_backoff, now);
-	fd = socket(p->endpoint.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(to->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	set_sockopts(fd);
 	if (dev->fwmark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &dev->fwmark, sizeof(dev->fwmark));
-	if (connect(fd, &p->endpoint.sa, alen) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, &to->sa, alen) < 0 && errno != EINPROGRESS) {
 		log_debug("%s: TCP connect: %s", dev->name, strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	c = conn_new(dev, fd, &p->endpoint, true);
+	c = conn_new(dev, fd, to, true);
 	if (!c) {
 		close(fd);
 		return NULL;
 	}
 	c->connecting = true;
 	c->peer = p;
-	p->tcp_conn = c;
 	want_out(c, true);
+	limit_peer_conns(dev, p, c);
 	return c;
-}
-
-/* A send on @c failed: the connection is finished. It is closed now,
- * unless a message on it is being delivered (its receive buffer is in
- * use): then it leaves its peer at once and is closed when the read
- * returns (conn_readable). */
-static void conn_fail(struct tcp_conn *c, int err)
-{
-	if (c->dev->rx_conn != c) {
-		conn_close(c, strerror(-err));
-		return;
-	}
-	c->broken = true;
-	if (c->peer && c->peer->tcp_conn == c)
-		c->peer->tcp_conn = NULL;
 }
 
 /* @n messages on @c. Returns how many were dropped (queue full, bad
  * length), or a negative errno: the connection is finished. */
 static int conn_sendv(struct tcp_conn *c, const struct iovec *msgs, size_t n)
 {
-	int r;
+	int r = tcpframe_sendv(&c->tx, c->fd, msgs, n);
 
-	if (c->broken)
-		return -EPIPE;
-	r = tcpframe_sendv(&c->tx, c->fd, msgs, n);
 	if (r < 0) {
-		conn_fail(c, r);
+		conn_close(c, strerror(-r));
 		return r;
 	}
 	if (tcpframe_tx_pending(&c->tx))
@@ -357,86 +512,94 @@ static int conn_sendv(struct tcp_conn *c, const struct iovec *msgs, size_t n)
 	return r;
 }
 
-static int conn_send(struct tcp_conn *c, const void *msg, size_t len)
+int tcp_sendv(struct device *dev, struct endpoint *ep, struct peer *dial, const struct iovec *msgs, size_t n)
 {
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	int r = conn_sendv(c, &iov, 1);
+	struct tcp_conn *c = conn_get(dev, ep->conn);
 
-	return r > 0 ? -ENOBUFS : r;
-}
-
-/* @p's connection, dialled now if it has none (its backoff permitting). */
-static struct tcp_conn *peer_conn(struct peer *p)
-{
-	if (p->tcp_conn)
-		return p->tcp_conn;
-	if (!p->transport_tcp || !p->endpoint.sa.sa_family)
-		return NULL;
-	return connect_peer(p);
-}
-
-int tcp_send(struct peer *p, const void *msg, size_t len)
-{
-	struct tcp_conn *c = peer_conn(p);
-
-	return c ? conn_send(c, msg, len) : -ENOTCONN;
-}
-
-int tcp_sendv(struct peer *p, const struct iovec *msgs, size_t n)
-{
-	struct tcp_conn *c = peer_conn(p);
-
+	if (!c && dial && dial->transport_tcp) {
+		c = connect_peer(dev, dial);
+		if (c) {
+			ep->conn = c->handle;
+			ep->addr = c->remote;
+		}
+	}
 	return c ? conn_sendv(c, msgs, n) : -ENOTCONN;
 }
 
-int tcp_reply(struct device *dev, const void *msg, size_t len)
+bool tcp_authenticated(struct device *dev, const struct endpoint *ep, struct peer *p)
 {
-	return dev->rx_conn ? conn_send(dev->rx_conn, msg, len) : -ENOTCONN;
-}
+	struct tcp_conn *c = conn_get(dev, ep->conn);
 
-void tcp_bind_peer(struct device *dev, struct peer *p)
-{
-	struct tcp_conn *c = dev->rx_conn;
-
-	if (!c || c->broken)
-		return;
-	/* The connection a peer's latest authenticated message came on is
-	 * where its replies go (TCP's form of roaming). */
-	c->peer = p;
-	p->tcp_conn = c;
+	if (!c)
+		return false;
+	c->last_auth_ms = clock_ms();
+	if (c->peer != p) {
+		c->peer = p;
+		limit_peer_conns(dev, p, c);
+	}
 	tcp_backoff_reset(&p->tcp_backoff);
 	p->tcp_retry_ms = 0;
-}
-
-bool tcp_peer_uses_tcp(const struct peer *p)
-{
-	return p->tcp_conn || p->transport_tcp;
+	return true;
 }
 
 void tcp_peer_removed(struct peer *p)
 {
-	struct tcp_conn *c;
+	struct tcp_conn *c, *next;
 
-	for (c = p->dev->tcp_conns; c; c = c->next)
+	if (!p->dev->tcp)
+		return;
+	for (c = p->dev->tcp->conns; c; c = next) {
+		next = c->next;
 		if (c->peer == p)
-			c->peer = NULL;
-	if (p->tcp_conn)
-		conn_close(p->tcp_conn, "peer removed");
-	p->tcp_conn = NULL;
+			conn_close(c, "peer removed");
+	}
+}
+
+static bool is_peers_endpoint(const struct tcp_conn *c)
+{
+	return c->peer->endpoint.kind == ENDPOINT_TCP && c->peer->endpoint.conn == c->handle;
 }
 
 void tcp_expire(struct device *dev, uint64_t now_ms)
 {
-	struct tcp_conn *c = dev->tcp_conns, *next;
+	struct tcp_transport *t = dev->tcp;
+	struct tcp_conn *c, *next;
 
-	for (; c; c = next) {
+	if (!t)
+		return;
+	for (c = t->conns; c; c = next) {
 		next = c->next;
-		if (!c->peer && now_ms - c->last_rx_ms > TCP_UNBOUND_TIMEOUT_MS)
+		if (c->broken)
+			continue;
+		if (!c->peer && now_ms - c->born_ms > TCP_UNBOUND_TIMEOUT_MS)
 			conn_close(c, "nothing authenticated on it");
-		else if (c->peer && now_ms - c->last_rx_ms > TCP_IDLE_TIMEOUT_MS)
+		else if (c->peer && now_ms - c->last_auth_ms > TCP_IDLE_TIMEOUT_MS)
 			conn_close(c, "idle");
-		else if (c->peer && c->peer->tcp_conn != c && now_ms - c->last_rx_ms > TCP_UNBOUND_TIMEOUT_MS)
-			conn_close(c, "replaced by a newer connection");
+		else if (c->peer && !is_peers_endpoint(c) && now_ms - c->last_auth_ms > TCP_UNBOUND_TIMEOUT_MS)
+			conn_close(c, "its peer has moved on");
+	}
+	if (t->accept_resume_ms && now_ms >= t->accept_resume_ms) {
+		t->accept_resume_ms = 0;
+		watch_listeners(dev, EPOLL_CTL_MOD, true);
+	}
+}
+
+bool tcp_active(const struct device *dev)
+{
+	return dev->tcp && (dev->tcp->conns || dev->tcp->accept_resume_ms);
+}
+
+void tcp_stats(const struct device *dev, struct tcp_stats *st)
+{
+	const struct tcp_conn *c;
+
+	memset(st, 0, sizeof(*st));
+	if (!dev->tcp)
+		return;
+	st->port = dev->tcp->fd4 >= 0 || dev->tcp->fd6 >= 0 ? dev->tcp->port : 0;
+	for (c = dev->tcp->conns; c; c = c->next) {
+		st->conns++;
+		st->bound += c->peer != NULL;
 	}
 }
 
@@ -444,18 +607,25 @@ void tcp_loop_started(struct device *dev)
 {
 	struct tcp_conn *c;
 
-	watch_listeners(dev);
-	for (c = dev->tcp_conns; c; c = c->next)
+	if (!dev->tcp)
+		return;
+	watch_listeners(dev, EPOLL_CTL_ADD, !dev->tcp->accept_resume_ms);
+	for (c = dev->tcp->conns; c; c = c->next)
 		watch(c, EPOLL_CTL_ADD);
 }
 
 void tcp_close_all(struct device *dev)
 {
-	while (dev->tcp_conns)
-		conn_close(dev->tcp_conns, "shutting down");
-	if (dev->tcp4 >= 0)
-		close(dev->tcp4);
-	if (dev->tcp6 >= 0)
-		close(dev->tcp6);
-	dev->tcp4 = dev->tcp6 = -1;
+	struct tcp_transport *t = dev->tcp;
+
+	if (!t)
+		return;
+	while (t->conns)
+		conn_free(t->conns);
+	if (t->fd4 >= 0)
+		close(t->fd4);
+	if (t->fd6 >= 0)
+		close(t->fd6);
+	free(t);
+	dev->tcp = NULL;
 }

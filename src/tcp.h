@@ -1,13 +1,30 @@
 /* tcp.h - the TCP transport between ferry peers, for networks that block
  * UDP (docs/PROTOCOL.md, "TCP transport").
  *
- * The same messages as over UDP, each prefixed by its length (tcpframe.c),
- * on one connection per peer. A peer with Transport = tcp and an Endpoint is
- * connected to (the Endpoint names its ListenTCP port), with exponential
- * backoff between attempts; a device with ListenTCP accepts connections and
- * learns which peer one belongs to from the first message on it that
- * authenticates, as UDP roaming does. While a peer has a connection, every
- * message to it goes there.
+ * The same messages as over UDP, each prefixed by its length (tcpframe.c).
+ * A peer with Transport = tcp and an Endpoint is connected to (the Endpoint
+ * names its ListenTCP port), with exponential backoff between attempts; a
+ * device with ListenTCP accepts connections. A received message carries the
+ * connection's handle in its endpoint (transport.h); a connection is bound
+ * to the peer whose message last authenticated on it, and a peer's replies
+ * go to the connection its latest authenticated message came on, as UDP
+ * roaming does. No one but this file holds a pointer to a connection.
+ *
+ * Limits, so that nobody can lock peers out or run the daemon out of file
+ * descriptors (docs/SECURITY.md):
+ * - at most TCP_MAX_UNBOUND connections that authenticated nothing, at most
+ *   TCP_MAX_UNBOUND_PER_SOURCE of them from one address (IPv6: one /64);
+ *   when the table is full the oldest unbound one makes room;
+ * - an unbound connection gets TCP_UNBOUND_TIMEOUT_MS from its birth,
+ *   whatever it sends;
+ * - at most TCP_MAX_PER_PEER connections per peer (the least recently
+ *   authenticated goes); one that is not its peer's endpoint any more
+ *   closes TCP_UNBOUND_TIMEOUT_MS after its last authenticated message, any
+ *   other after TCP_IDLE_TIMEOUT_MS: junk on a connection keeps nothing
+ *   alive;
+ * - at most TCP_MAX_CONNS connections in all (fewer if the file descriptor
+ *   limit is low); when accept() fails for want of descriptors or memory,
+ *   accepting pauses for a second instead of spinning.
  *
  * Everything runs on the event loop thread. */
 #ifndef FERRY_TCP_H
@@ -15,6 +32,7 @@
 
 #include "conf.h"
 #include "tcpframe.h"
+#include "transport.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,53 +42,43 @@
 struct device;
 struct peer;
 
-struct tcp_conn {
-	int fd;
-	struct device *dev;
-	struct peer *peer; /* bound once a message on it authenticated */
-	bool connecting;   /* outbound, connect() in progress */
-	bool outbound;
-	bool watch_out; /* EPOLLOUT requested */
-	bool broken;	/* a send failed while a message on it was delivered: close after the read */
-	union conf_endpoint remote;
-	uint64_t last_rx_ms, born_ms;
-	struct tcpframe_rx rx;
-	struct tcpframe_tx tx;
-	struct tcp_conn *next;
-};
-
-/* At most this many connections not yet bound to a peer; an unbound one is
- * closed after TCP_UNBOUND_TIMEOUT_MS, a bound one after
- * TCP_IDLE_TIMEOUT_MS without a message (peers keep theirs alive with
- * handshakes and keepalives). */
-#define TCP_MAX_UNBOUND	       64
-#define TCP_UNBOUND_TIMEOUT_MS 10000
-#define TCP_IDLE_TIMEOUT_MS    300000
+#define TCP_MAX_CONNS		   1024
+#define TCP_MAX_UNBOUND		   64
+#define TCP_MAX_UNBOUND_PER_SOURCE 4
+#define TCP_MAX_PER_PEER	   4
+#define TCP_UNBOUND_TIMEOUT_MS	   10000
+#define TCP_IDLE_TIMEOUT_MS	   300000
+#define TCP_ACCEPT_PAUSE_MS	   1000
 /* The largest MTU the TCP transport carries (jumbo frames): the longest
  * message is fixed by it, whatever each side's MTU. */
 #define TCP_MAX_MTU 9216
+
+struct tcp_stats {
+	uint16_t port; /* ListenTCP, 0: none */
+	unsigned int conns, bound;
+};
 
 /* Listen on @port (IPv4 and IPv6); 0 or a negative errno. */
 int tcp_listen(struct device *dev, uint16_t port);
 /* Is @fd one of the device's TCP sockets? Then handle its events. */
 bool tcp_handle_event(struct device *dev, int fd, uint32_t events);
-/* Send one message to @p over its connection, connecting first if it has
- * none (its backoff permitting). Returns 0 or a negative errno (dropped). */
-int tcp_send(struct peer *p, const void *msg, size_t len);
-/* The same for @n messages at once (one sendmsg). Returns how many were
- * dropped, or a negative errno (all dropped). */
-int tcp_sendv(struct peer *p, const struct iovec *msgs, size_t n);
-/* Send on the connection the message being received came in on (a cookie
- * reply to an unbound connection). */
-int tcp_reply(struct device *dev, const void *msg, size_t len);
-/* The message being received came on a TCP connection: bind it to @p. */
-void tcp_bind_peer(struct device *dev, struct peer *p);
-/* Does @p talk over TCP (configured so, or it has a connection)? */
-bool tcp_peer_uses_tcp(const struct peer *p);
-/* @p goes: close its connection. */
+/* Send @n messages to @ep, which must be an ENDPOINT_TCP endpoint. When its
+ * connection is gone and @dial is a peer with Transport = tcp, a new one is
+ * dialled (its backoff permitting) and @ep names it from then on. Returns
+ * how many messages were dropped (queue full), or a negative errno: all
+ * dropped (-ENOTCONN: no connection). */
+int tcp_sendv(struct device *dev, struct endpoint *ep, struct peer *dial, const struct iovec *msgs, size_t n);
+/* A message that came in on @ep authenticated as @p: bind the connection
+ * to @p. Returns false if the connection has closed since (then @ep must
+ * not become @p's endpoint). */
+bool tcp_authenticated(struct device *dev, const struct endpoint *ep, struct peer *p);
+/* @p goes: close the connections bound to it. */
 void tcp_peer_removed(struct peer *p);
-/* Once a second: close idle and unbound connections. */
+/* Once a second: close idle and unbound connections, resume accepting. */
 void tcp_expire(struct device *dev, uint64_t now_ms);
+/* Are there connections or listeners (the loop must tick for tcp_expire)? */
+bool tcp_active(const struct device *dev);
+void tcp_stats(const struct device *dev, struct tcp_stats *st);
 void tcp_close_all(struct device *dev);
 /* The event loop exists now: watch what was opened before it. */
 void tcp_loop_started(struct device *dev);

@@ -149,10 +149,13 @@ static void out_printf(struct out *o, const char *fmt, ...)
 	}
 }
 
-static void format_endpoint(struct out *o, const union conf_endpoint *e)
+static void format_endpoint(struct out *o, const struct endpoint *ep)
 {
+	const union conf_endpoint *e = &ep->addr;
 	char a[INET6_ADDRSTRLEN];
 
+	if (!endpoint_is_set(ep))
+		return;
 	if (e->sa.sa_family == AF_INET) {
 		inet_ntop(AF_INET, &e->in4.sin_addr, a, sizeof(a));
 		out_printf(o, "endpoint=%s:%u\n", a, ntohs(e->in4.sin_port));
@@ -221,13 +224,11 @@ static void do_stats(struct device *dev, struct out *o)
 			   (unsigned long long)st.refused_owner_full, (unsigned long long)st.refused_table_full,
 			   (unsigned long long)st.refused_static);
 	}
-	if (dev->tcp4 >= 0 || dev->tcp6 >= 0 || dev->tcp_conns) {
-		const struct tcp_conn *c;
-		unsigned int bound = 0, all = 0;
+	if (dev->tcp) {
+		struct tcp_stats st;
 
-		for (c = dev->tcp_conns; c; c = c->next, all++)
-			bound += c->peer != NULL;
-		out_printf(o, "tcp=listening on %u, %u connections (%u with a peer)\n", dev->listen_tcp, all, bound);
+		tcp_stats(dev, &st);
+		out_printf(o, "tcp=listening on %u, %u connections (%u with a peer)\n", st.port, st.conns, st.bound);
 	}
 	for (i = 0; i < DROP_MAX; i++)
 		out_printf(o, "drop_%s=%llu\n", drop_reason_name[i], (unsigned long long)dev->drops[i]);

@@ -286,8 +286,8 @@ int udp_rx_recv(int fd, struct udp_rx *rx)
 		rx->iov[i].iov_base = rx->bufs[i];
 		rx->iov[i].iov_len = UDP_RX_BUF;
 		memset(m, 0, sizeof(*m));
-		m->msg_name = &rx->src[i];
-		m->msg_namelen = sizeof(rx->src[i]);
+		m->msg_name = &rx->src[i].addr;
+		m->msg_namelen = sizeof(rx->src[i].addr);
 		m->msg_iov = &rx->iov[i];
 		m->msg_iovlen = 1;
 		m->msg_control = rx->cmsg[i].buf;
@@ -300,6 +300,8 @@ int udp_rx_recv(int fd, struct udp_rx *rx)
 		struct msghdr *m = &rx->msgs[i].msg_hdr;
 		struct cmsghdr *c;
 
+		rx->src[i].kind = ENDPOINT_UDP;
+		rx->src[i].conn = 0;
 		rx->gso[i] = 0;
 		for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {

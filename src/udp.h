@@ -4,6 +4,7 @@
 
 #include "conf.h"
 #include "device.h"
+#include "transport.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ void udp_tx_flush(struct device *dev, struct udp_tx *tx);
 struct udp_rx {
 	struct mmsghdr msgs[UDP_RX_MAX];
 	struct iovec iov[UDP_RX_MAX];
-	union conf_endpoint src[UDP_RX_MAX];
+	struct endpoint src[UDP_RX_MAX]; /* ENDPOINT_UDP, the sender's address */
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;

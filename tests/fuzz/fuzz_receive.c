@@ -22,7 +22,7 @@
 
 static struct device a, b;
 static struct peer *pa, *pb;
-static union conf_endpoint src;
+static struct endpoint src;
 
 static void make_session(void)
 {
@@ -58,9 +58,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	allowedips_insert(a.aips, &p, pa);
 	ip_prefix_parse("fd00::/8", &p, NULL);
 	allowedips_insert(a.aips, &p, pa);
-	src.in4.sin_family = AF_INET;
-	src.in4.sin_port = htons(51820);
-	inet_pton(AF_INET, "192.0.2.2", &src.in4.sin_addr);
+	src.kind = ENDPOINT_UDP;
+	src.addr.in4.sin_family = AF_INET;
+	src.addr.in4.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.2", &src.addr.in4.sin_addr);
 	make_session();
 	return 0;
 }
