@@ -37,6 +37,10 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
 			       "                               a learning switch whose ports are the peers;\n"
 			       "                               the MTU defaults to 1398 so a tagged frame fits\n"
 			       "[Interface] Bridge = NAME      enslave the TAP device to this Linux bridge\n"
+			       "[Interface] StrictMACs = yes   each peer may send only from its MACs (tap; no\n"
+			       "                               learning)\n"
+			       "[Interface] LinkLocal = drop | forward  frames to 01:80:c2:00:00:0x (STP, LLDP,\n"
+			       "                               EAPOL) from peers: dropped by default (tap)\n"
 			       "[Peer] MACs = aa:bb:cc:dd:ee:ff, ...  static MACs behind this peer (tap)\n"
 			       "[Peer] Compression = lz4 | none  compress to this peer when it helps (both\n"
 			       "                               ends must say lz4; leaks packet sizes: off\n"
@@ -186,8 +190,9 @@ int up_main(int argc, char **argv)
 		conf_device_free(&c);
 		return 1;
 	}
-	if (c.mode != CONF_MODE_TAP && (c.bridge[0] || any_macs(&c))) {
-		log_err("%s: Bridge and MACs need Mode = tap", path);
+	if (c.mode != CONF_MODE_TAP &&
+	    (c.bridge[0] || any_macs(&c) || (c.flags & (CONF_HAS_STRICT_MACS | CONF_HAS_LINK_LOCAL)))) {
+		log_err("%s: Bridge, MACs, StrictMACs and LinkLocal need Mode = tap", path);
 		goto fail;
 	}
 	if ((c.mode == CONF_MODE_TAP ? device_open_tap(&dev, true) : device_open_tun(&dev, true)) < 0)

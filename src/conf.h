@@ -55,8 +55,10 @@ enum conf_device_flag {
 	CONF_HAS_LISTEN_PORT = 1 << 1,
 	CONF_HAS_FWMARK = 1 << 2,
 	CONF_REPLACE_PEERS = 1 << 3,
-	CONF_HAS_MTU = 1 << 4,	      /* wg-quick [Interface] MTU */
-	CONF_HAS_LISTEN_TCP = 1 << 5, /* ferry: ListenTCP */
+	CONF_HAS_MTU = 1 << 4,	       /* wg-quick [Interface] MTU */
+	CONF_HAS_LISTEN_TCP = 1 << 5,  /* ferry: ListenTCP */
+	CONF_HAS_STRICT_MACS = 1 << 6, /* ferry: StrictMACs */
+	CONF_HAS_LINK_LOCAL = 1 << 7,  /* ferry: LinkLocal */
 };
 
 struct conf_device {
@@ -67,9 +69,11 @@ struct conf_device {
 	unsigned int mtu;
 	struct ip_prefix *addresses; /* wg-quick [Interface] Address */
 	size_t n_addresses;
-	enum conf_mode mode; /* ferry: Mode = tun | tap */
-	char bridge[16];     /* ferry: Bridge = NAME ("" none) */
-	uint16_t listen_tcp; /* ferry: ListenTCP = PORT */
+	enum conf_mode mode;	 /* ferry: Mode = tun | tap */
+	char bridge[16];	 /* ferry: Bridge = NAME ("" none) */
+	bool strict_macs;	 /* ferry: StrictMACs = yes: peers send only from their MACs */
+	bool forward_link_local; /* ferry: LinkLocal = forward */
+	uint16_t listen_tcp;	 /* ferry: ListenTCP = PORT */
 	struct conf_peer *peers;
 	size_t n_peers;
 };

@@ -392,6 +392,30 @@ static int parse_bridge(struct parser *p, char *value)
 	return 0;
 }
 
+static int parse_strict_macs(struct parser *p, char *value)
+{
+	static const char *const words[] = { "no", "false", "off", "yes", "true", "on" };
+	int w = parse_word(p, "StrictMACs", value, words, 6, "must be yes or no");
+
+	if (w < 0)
+		return -EINVAL;
+	p->dev->strict_macs = w >= 3;
+	p->dev->flags |= CONF_HAS_STRICT_MACS;
+	return 0;
+}
+
+static int parse_link_local(struct parser *p, char *value)
+{
+	static const char *const words[] = { "drop", "forward" };
+	int w = parse_word(p, "LinkLocal", value, words, 2, "must be drop or forward");
+
+	if (w < 0)
+		return -EINVAL;
+	p->dev->forward_link_local = w == 1;
+	p->dev->flags |= CONF_HAS_LINK_LOCAL;
+	return 0;
+}
+
 static int parse_listen_tcp(struct parser *p, char *value)
 {
 	uint32_t port = 0;
@@ -478,6 +502,8 @@ static const struct conf_key conf_keys[] = {
 	/* ferry's own keys (docs/PROTOCOL.md): with `ferry up` only. */
 	{ "Mode", SECTION_INTERFACE, true, parse_mode },
 	{ "Bridge", SECTION_INTERFACE, true, parse_bridge },
+	{ "StrictMACs", SECTION_INTERFACE, true, parse_strict_macs },
+	{ "LinkLocal", SECTION_INTERFACE, true, parse_link_local },
 	{ "ListenTCP", SECTION_INTERFACE, true, parse_listen_tcp },
 	{ "Compression", SECTION_PEER, true, parse_compression },
 	{ "Transport", SECTION_PEER, true, parse_transport },

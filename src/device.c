@@ -59,6 +59,7 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_DECOMPRESS] = "decompress_failed",
 	[DROP_BAD_FRAME] = "bad_frame",
 	[DROP_BAD_SOURCE_MAC] = "bad_source_mac",
+	[DROP_LINK_LOCAL] = "link_local_frame",
 	[DROP_TCP_FRAMING] = "tcp_bad_length",
 	[DROP_TCP_CUT] = "tcp_cut_mid_message",
 	[DROP_TCP_REFUSED] = "tcp_refused",
@@ -224,6 +225,8 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		if (!p)
 			return -ENOMEM;
 	}
+	if (dev->macs)
+		mactable_set_owner_cap(dev->macs, &p->mac_owner, dev->strict_macs ? 0 : PEER_MAC_CAP);
 	if (cp->flags & CONF_PEER_HAS_PSK)
 		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
 	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
@@ -299,6 +302,16 @@ int device_apply(struct device *dev, const struct conf_device *c)
 			log_err("%s: cannot listen on TCP port %u: %s", dev->name, c->listen_tcp, strerror(-ret));
 			return ret;
 		}
+	}
+	if (c->flags & CONF_HAS_LINK_LOCAL)
+		dev->forward_link_local = c->forward_link_local;
+	if (c->flags & CONF_HAS_STRICT_MACS) {
+		struct peer *p;
+
+		/* Strict: no peer learns anything; only static MACs pass. */
+		dev->strict_macs = c->strict_macs;
+		for (p = dev->peers_head; p && dev->macs; p = p->list_next)
+			mactable_set_owner_cap(dev->macs, &p->mac_owner, dev->strict_macs ? 0 : PEER_MAC_CAP);
 	}
 	if (c->flags & CONF_REPLACE_PEERS)
 		while (dev->peers_head)

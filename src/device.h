@@ -36,7 +36,9 @@ enum drop_reason {
 	DROP_COMPRESSED_OFF, /* compressed, from a peer without Compression = lz4 */
 	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
 	DROP_BAD_FRAME,	     /* TAP: shorter than an Ethernet header */
-	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, or one pinned to another peer */
+	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, one pinned to another peer, or (StrictMACs) not the
+				peer's */
+	DROP_LINK_LOCAL,     /* TAP: to 01:80:c2:00:00:0x (STP, LLDP, EAPOL...), not forwarded by default */
 	DROP_TCP_FRAMING,    /* TCP: a length of 0 or beyond the largest message: connection reset */
 	DROP_TCP_CUT,	     /* TCP: the stream ended inside a message */
 	DROP_TCP_REFUSED,    /* TCP: too many connections that authenticated nothing */
@@ -77,6 +79,8 @@ struct device {
 	unsigned int mtu;
 	bool tap;		  /* TAP mode: Ethernet frames, a learning switch */
 	struct mactable *macs;	  /* TAP mode */
+	bool strict_macs;	  /* TAP: peers may send only from their static MACs */
+	bool forward_link_local;  /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
 	uint64_t housekeeping_ms; /* MAC ageing and TCP timeouts, once a second */
 
 	bool has_private_key;

@@ -397,9 +397,11 @@ static bool ipv4_id_follows(const struct gro_flow *f, const struct tcp_segment *
 	return f->v6 || f->first[6] & (IPV4_DF >> 8) || get16(s->ip + 4) == (uint16_t)(get16(f->first + 4) + f->segs);
 }
 
+/* The merged packet must fit an IP length field and, with the Ethernet
+ * header in front of it (TAP), a merge buffer. */
 static bool flow_can_take(const struct gro_flow *f, const struct tcp_segment *s)
 {
-	return s->seq == f->next_seq && s->payload <= f->gso_size && f->len + s->payload <= IP_MAX_LEN &&
+	return s->seq == f->next_seq && s->payload <= f->gso_size && f->l2 + f->len + s->payload <= IP_MAX_LEN &&
 	       headers_match(f, s) && ipv4_id_follows(f, s);
 }
 

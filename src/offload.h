@@ -41,6 +41,9 @@ int offload_split(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len
  * header: Ethernet and two VLAN tags. */
 #define OFFLOAD_MAX_L2 22
 
+/* The size of each merge buffer given to offload_coalesce(). */
+#define OFFLOAD_MERGE_BUF_LEN (VNET_HDR_LEN + 65535)
+
 /* One decrypted packet on its way to the TUN (or TAP) device. */
 struct offload_packet {
 	uint8_t *data;	 /* VNET_HDR_LEN bytes before it are writable */
@@ -62,8 +65,9 @@ struct offload_write {
  * SYN/FIN/RST/URG, PSH only on the last, identical IP header fields and TCP
  * options) become one super-packet of at most 64 KB with GSO_TCPV4/6 and
  * NEEDS_CSUM; every other packet is written as it is with a zero
- * virtio_net_hdr (checksum already complete). @merge_bufs are @n_merge
- * buffers of VNET_HDR_LEN + 65535 bytes each. Fills @out in an order that
+ * virtio_net_hdr (checksum already complete). A merged write, link-layer
+ * header included, is at most 65535 bytes after its virtio_net_hdr.
+ * @merge_bufs are @n_merge buffers of OFFLOAD_MERGE_BUF_LEN bytes each. Fills @out in an order that
  * keeps each flow's packets in their arrival order; returns the number of
  * writes (at most @n). */
 int offload_coalesce(struct offload_packet *in, int n, uint8_t **merge_bufs, int n_merge, struct offload_write *out);

@@ -164,15 +164,16 @@ static size_t inner_packet(const uint8_t *pkt, size_t len, int *family, const ui
 }
 
 /* @l2: the Ethernet header's length before an IP header (TAP), or
- * UINT16_MAX for a frame that is not IP (never coalesced). */
+ * UINT16_MAX for a frame that is not IP (never coalesced). The batch has
+ * room: receive_data made it before anything was written for this packet. */
 static void queue_for_tun(struct device *dev, uint8_t *pkt, size_t len, uint16_t l2)
 {
-	if (dev->rxb->n == RX_BATCH_MAX)
-		receive_flush(dev);
-	dev->rxb->pkts[dev->rxb->n].data = pkt;
-	dev->rxb->pkts[dev->rxb->n].len = len;
-	dev->rxb->pkts[dev->rxb->n].l2_len = l2;
-	dev->rxb->n++;
+	struct rx_batch *b = dev->rxb;
+
+	b->pkts[b->n].data = pkt;
+	b->pkts[b->n].len = len;
+	b->pkts[b->n].l2_len = l2;
+	b->n++;
 	dev->rx_packets++;
 }
 
@@ -200,13 +201,24 @@ static void receive_ip(struct device *dev, struct peer *p, uint8_t *pkt, size_t 
 	queue_for_tun(dev, pkt, ilen, 0);
 }
 
+/* 01:80:c2:00:00:00 to 0f: STP, pause, LACP, LLDP, EAPOL... meant for the
+ * link they were sent on, not for a bridge on the far side of a tunnel. */
+static bool is_link_local(const uint8_t dst[ETH_ALEN])
+{
+	static const uint8_t prefix[5] = { 0x01, 0x80, 0xc2, 0x00, 0x00 };
+
+	return !memcmp(dst, prefix, sizeof(prefix)) && !(dst[5] & 0xf0);
+}
+
 /* TAP mode: a frame from @p. Its source is learned behind @p (unless it is
  * not a station's address, or pinned to another peer: then it is dropped),
  * and it goes to the TAP device, whose bridge forwards it on. A peer at its
- * MAC cap still gets its frames through; only learning stops. */
+ * MAC cap still gets its frames through; only learning stops. With
+ * StrictMACs a peer may only send from its static MACs. */
 static void receive_frame(struct device *dev, struct peer *p, uint8_t *frame, size_t len)
 {
 	struct ether_info eth;
+	enum mac_learn_result learned;
 
 	if (!dev->tap) {
 		device_count_drop(dev, DROP_BAD_FERRY);
@@ -216,13 +228,19 @@ static void receive_frame(struct device *dev, struct peer *p, uint8_t *frame, si
 		device_count_drop(dev, DROP_BAD_FRAME);
 		return;
 	}
-	switch (mactable_learn(dev->macs, eth.src, &p->mac_owner, clock_ms())) {
-	case MAC_LEARN_INVALID:
-	case MAC_LEARN_STATIC_CONFLICT:
+	if (len - eth.hdr_len > dev->mtu) {
+		device_count_drop(dev, DROP_TOO_BIG);
+		return;
+	}
+	if (is_link_local(eth.dst) && !dev->forward_link_local) {
+		device_count_drop(dev, DROP_LINK_LOCAL);
+		return;
+	}
+	learned = mactable_learn(dev->macs, eth.src, &p->mac_owner, clock_ms());
+	if (learned == MAC_LEARN_INVALID || learned == MAC_LEARN_STATIC_CONFLICT ||
+	    (dev->strict_macs && learned != MAC_LEARN_REFRESHED)) {
 		device_count_drop(dev, DROP_BAD_SOURCE_MAC);
 		return;
-	default:
-		break;
 	}
 	queue_for_tun(dev, frame, len,
 		      eth.ethertype == ETH_P_IP || eth.ethertype == ETH_P_IPV6 ? (uint16_t)eth.hdr_len : UINT16_MAX);
@@ -253,10 +271,12 @@ static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, si
 			device_count_drop(dev, DROP_COMPRESSED_OFF);
 			return;
 		}
-		/* Bounded: no more than the largest packet or frame the MTU allows. */
-		max_out = dev->mtu + (kind == FERRY_KIND_ETHERNET ? FERRY_FRAME_OVERHEAD : 0);
+		/* Bounded: no more than the largest packet or frame the MTU
+		 * allows (a frame may carry two VLAN tags). */
+		max_out = dev->mtu + (kind == FERRY_KIND_ETHERNET ? OFFLOAD_MAX_L2 : 0);
 		if (max_out > RX_ZBUF_SIZE - VNET_HDR_LEN)
 			max_out = RX_ZBUF_SIZE - VNET_HDR_LEN;
+		/* Flushing here is safe: nothing of this packet is queued yet. */
 		if (b->zused + VNET_HDR_LEN + max_out > RX_ZBUF_SIZE)
 			receive_flush(dev);
 		/* Room before it for the virtio_net_hdr of its write. */
@@ -316,6 +336,10 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const str
 	if (plen == 0)
 		return; /* a keepalive */
 	timers_data_received(p);
+	/* Room in the batch now, before the packet is decompressed into it:
+	 * a flush after that would free its bytes while it is queued. */
+	if (dev->rxb->n == RX_BATCH_MAX)
+		receive_flush(dev);
 	if (ferry)
 		receive_ferry(dev, p, m->encrypted_data, plen);
 	else
@@ -333,7 +357,7 @@ int receive_batch_init(struct device *dev)
 	if (!dev->rxb->zbuf)
 		return -ENOMEM;
 	for (i = 0; i < RX_MERGE_BUFS; i++) {
-		dev->rxb->merge[i] = malloc(VNET_HDR_LEN + 65535);
+		dev->rxb->merge[i] = malloc(OFFLOAD_MERGE_BUF_LEN);
 		if (!dev->rxb->merge[i])
 			return -ENOMEM;
 	}
