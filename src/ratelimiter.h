@@ -19,8 +19,8 @@
 /* The module's sizes for a machine with more than 1 GiB of memory: 8192
  * chains, at most 8 entries per chain on average. A full table is 2 MiB of
  * entries, touched only as sources arrive. */
-#define RATELIMITER_BUCKETS	8192
-#define RATELIMITER_MAX_ENTRIES (8 * RATELIMITER_BUCKETS)
+#define RATELIMITER_BUCKETS	8192u
+#define RATELIMITER_MAX_ENTRIES (8u * RATELIMITER_BUCKETS)
 
 struct ratelimiter;
 
