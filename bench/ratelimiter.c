@@ -54,11 +54,11 @@ static double known(struct ratelimiter *rl, uint32_t n, long rounds, uint64_t *c
 
 	shuffle(n, rounds);
 	for (i = 0; i < (long)n; i++)
-		ratelimiter_allow_from(rl, (const struct sockaddr *)&srcs[i], *clock);
+		ratelimiter_allow(rl, (const struct sockaddr *)&srcs[i], *clock);
 	t0 = now_ns();
 	for (i = 0; i < rounds; i++)
 		allowed +=
-		    ratelimiter_allow_from(rl, (const struct sockaddr *)&srcs[order[i]], *clock + (uint64_t)i * 1000);
+		    ratelimiter_allow(rl, (const struct sockaddr *)&srcs[order[i]], *clock + (uint64_t)i * 1000);
 	*clock += (uint64_t)rounds * 1000;
 	sink += allowed;
 	return (now_ns() - t0) / (double)rounds;
@@ -120,11 +120,11 @@ int main(int argc, char **argv)
 		return 1;
 	t0 = now_ns();
 	for (i = 0; i < RATELIMITER_MAX_ENTRIES; i++)
-		sink += ratelimiter_allow_from(rl, (const struct sockaddr *)&srcs[i], clock);
+		sink += ratelimiter_allow(rl, (const struct sockaddr *)&srcs[i], clock);
 	report("allow, new source (table filling)", (now_ns() - t0) / RATELIMITER_MAX_ENTRIES, "ns");
 	t0 = now_ns();
 	for (i = RATELIMITER_MAX_ENTRIES; i < nsrcs; i++)
-		sink += ratelimiter_allow_from(rl, (const struct sockaddr *)&srcs[i], clock);
+		sink += ratelimiter_allow(rl, (const struct sockaddr *)&srcs[i], clock);
 	report("allow, new source refused (table full)", (now_ns() - t0) / (nsrcs - RATELIMITER_MAX_ENTRIES), "ns");
 	snprintf(label, sizeof(label), "allow, %u known sources (table full)", RATELIMITER_MAX_ENTRIES);
 	report(label, known(rl, RATELIMITER_MAX_ENTRIES, rounds, &clock), "ns");

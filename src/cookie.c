@@ -13,7 +13,6 @@
 
 #include <netinet/in.h>
 #include <string.h>
-#include <time.h>
 
 void cookie_checker_init(struct device *dev)
 {
@@ -133,53 +132,5 @@ bool cookie_message_consume(struct device *dev, const struct message_handshake_c
 	p->cookie.birth_ms = clock_ms();
 	/* One reply per MAC1: a second copy of this reply must not refresh it. */
 	p->cookie.have_sent_mac1 = false;
-	return true;
-}
-
-/* --- rate limiting by source address --- */
-
-#define RL_PACKETS_PER_SECOND 20
-#define RL_BURST	      5
-#define RL_PACKET_COST_NS     (1000000000ULL / RL_PACKETS_PER_SECOND)
-#define RL_TOKEN_MAX	      (RL_PACKET_COST_NS * RL_BURST)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-bool ratelimiter_allow(struct device *dev, const struct sockaddr *src)
-{
-	uint8_t addr[18] = { 0 }, key[16] = { 0 }, h[CRYPT_HASH_LEN];
-	struct ratelimiter_entry *e;
-	uint64_t now = now_ns(), slot;
-	size_t n;
-
-	if (!dev->ratelimiter)
-		return true;
-	/* By address only (not port), IPv6 by its /64 as the module does. */
-	n = source_bytes(src, addr);
-	memcpy(key, addr, n == 6 ? 4 : 8);
-	crypt_mac(h, dev->checker.secret, sizeof(dev->checker.secret), key, sizeof(key));
-	memcpy(&slot, h, sizeof(slot));
-	e = &dev->ratelimiter[slot % RATELIMITER_SLOTS];
-	if (!e->used || memcmp(e->addr, key, sizeof(key))) {
-		/* A new source (or a collision, which only makes it stricter). */
-		memcpy(e->addr, key, sizeof(key));
-		e->used = true;
-		e->last_ns = now;
-		e->tokens = RL_TOKEN_MAX - RL_PACKET_COST_NS;
-		return true;
-	}
-	e->tokens += now - e->last_ns;
-	if (e->tokens > RL_TOKEN_MAX)
-		e->tokens = RL_TOKEN_MAX;
-	e->last_ns = now;
-	if (e->tokens < RL_PACKET_COST_NS)
-		return false;
-	e->tokens -= RL_PACKET_COST_NS;
 	return true;
 }

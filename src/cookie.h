@@ -1,5 +1,5 @@
-/* cookie.h - MAC1 and MAC2 on handshake messages, cookie replies, and the
- * per-source rate limit applied under load (whitepaper section 5.4.4, 5.4.7). */
+/* cookie.h - MAC1 and MAC2 on handshake messages and cookie replies
+ * (whitepaper sections 5.4.4, 5.4.7). */
 #ifndef FERRY_COOKIE_H
 #define FERRY_COOKIE_H
 
@@ -31,9 +31,5 @@ void cookie_message_create(struct device *dev, struct message_handshake_cookie *
 			   uint32_t sender_index, const struct sockaddr *src);
 /* Take a cookie reply: store the cookie in the peer it is for. */
 bool cookie_message_consume(struct device *dev, const struct message_handshake_cookie *m);
-
-/* Token bucket per source address: true if a handshake from @src may be
- * processed now (20 a second, bursts of 5, as the WireGuard module). */
-bool ratelimiter_allow(struct device *dev, const struct sockaddr *src);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "noise.h"
 #include "offload.h"
+#include "ratelimiter.h"
 #include "receive.h"
 #include "send.h"
 #include "timers.h"
@@ -41,6 +42,7 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_BAD_MAC1] = "bad_mac1",
 	[DROP_COOKIE_SENT] = "cookie_sent",
 	[DROP_RATELIMITED] = "ratelimited",
+	[DROP_HANDSHAKE_QUEUE_FULL] = "handshake_queue_full",
 	[DROP_HANDSHAKE_INVALID] = "handshake_invalid",
 	[DROP_STALE_TIMESTAMP] = "stale_timestamp",
 	[DROP_UNKNOWN_INDEX] = "unknown_index",
@@ -70,11 +72,6 @@ void device_count_drop(struct device *dev, enum drop_reason why)
 	dev->drops[why]++;
 }
 
-bool device_under_load(struct device *dev)
-{
-	return dev->force_under_load || clock_ms() < dev->under_load_until_ms;
-}
-
 int device_init(struct device *dev, const char *name)
 {
 	memset(dev, 0, sizeof(*dev));
@@ -82,7 +79,7 @@ int device_init(struct device *dev, const char *name)
 	dev->udp4 = dev->udp6 = dev->epfd = dev->timerfd = dev->uapi_fd = -1;
 	dev->mtu = 1420;
 	dev->aips = allowedips_new();
-	dev->ratelimiter = calloc(RATELIMITER_SLOTS, sizeof(*dev->ratelimiter));
+	dev->ratelimiter = ratelimiter_new();
 	if (!dev->aips || !dev->ratelimiter)
 		return -ENOMEM;
 	crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
@@ -167,7 +164,7 @@ void device_destroy(struct device *dev)
 	free(dev->peer_hash);
 	free(dev->index_hash);
 	timers_free(dev);
-	free(dev->ratelimiter);
+	ratelimiter_free(dev->ratelimiter);
 	send_batch_free(dev);
 	receive_batch_free(dev);
 	crypt_wipe(dev->private_key, sizeof(dev->private_key));
@@ -453,8 +450,9 @@ int device_run(struct device *dev)
 	device_timers_changed(dev, clock_ms() + 1);
 
 	while (!dev->stop) {
-		/* TAP ageing and TCP connection timeouts tick once a second. */
-		int n = epoll_wait(dev->epfd, events, 16, dev->macs || tcp_active(dev) ? 1000 : -1);
+		/* Handshakes waiting: look at new events, then go on with them.
+		 * Otherwise housekeeping ticks once a second. */
+		int n = epoll_wait(dev->epfd, events, 16, receive_handshakes_waiting(dev) ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -468,6 +466,7 @@ int device_run(struct device *dev)
 			if (dev->macs)
 				mactable_expire(dev->macs, now);
 			tcp_expire(dev, now);
+			ratelimiter_gc(dev->ratelimiter, now * 1000000);
 		}
 		for (i = 0; i < n && !dev->stop; i++) {
 			int fd = events[i].data.fd;
@@ -499,6 +498,11 @@ int device_run(struct device *dev)
 					dev->stop = true;
 				}
 			}
+		}
+		/* This turn's public-key work, bounded (receive.h). */
+		if (receive_handshakes_waiting(dev)) {
+			receive_handshakes(dev, HANDSHAKES_PER_TURN);
+			send_flush(dev);
 		}
 	}
 	close(sigfd);

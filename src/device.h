@@ -19,8 +19,9 @@ enum drop_reason {
 	DROP_BAD_MAC1,
 	DROP_COOKIE_SENT, /* under load without a valid MAC2: answered with a cookie */
 	DROP_RATELIMITED,
-	DROP_HANDSHAKE_INVALID, /* decryption failed, unknown peer, wrong state */
-	DROP_STALE_TIMESTAMP,	/* replayed or old initiation */
+	DROP_HANDSHAKE_QUEUE_FULL, /* more handshakes waiting than the queue holds */
+	DROP_HANDSHAKE_INVALID,	   /* decryption failed, unknown peer, wrong state */
+	DROP_STALE_TIMESTAMP,	   /* replayed or old initiation */
 	DROP_UNKNOWN_INDEX,
 	DROP_KEY_EXPIRED,
 	DROP_DECRYPT,
@@ -57,21 +58,13 @@ struct cookie_checker {
 struct tx_batch;
 struct rx_batch;
 struct tcp_transport;
+struct ratelimiter;
 
 /* A peer in the timer queue, under the earliest deadline it may have. */
 struct timer_entry {
 	uint64_t due;
 	struct peer *peer;
 };
-
-struct ratelimiter_entry {
-	uint8_t addr[16];
-	uint64_t last_ns;
-	uint64_t tokens;
-	bool used;
-};
-
-#define RATELIMITER_SLOTS 4096
 
 struct device {
 	char name[IFNAMSIZ];
@@ -109,13 +102,8 @@ struct device {
 	struct timer_entry *timerq;
 	size_t timerq_len, timerq_cap;
 
-	/* Handshake load: more than HANDSHAKE_LOAD_LIMIT in a second puts the
-	 * device under load (MAC2 cookies required) for the next second. */
-	uint64_t load_window_ms;
-	unsigned int load_count;
-	uint64_t under_load_until_ms;
-	bool force_under_load; /* tests */
-	struct ratelimiter_entry *ratelimiter;
+	bool force_under_load;		 /* tests: always require cookies */
+	struct ratelimiter *ratelimiter; /* handshakes per source, under load */
 
 	uint64_t drops[DROP_MAX];
 	uint64_t rx_packets, tx_packets;
@@ -128,7 +116,6 @@ struct device {
 	bool stop;
 };
 
-#define HANDSHAKE_LOAD_LIMIT 64
 /* TAP mode's default MTU: a frame of MTU + 18 (Ethernet header, one VLAN
  * tag) plus the 4-byte ferry header fits the 1420-byte plaintext budget of
  * a 1500-byte underlay, IPv6 included (docs/PROTOCOL.md). */
@@ -149,7 +136,6 @@ int device_apply(struct device *dev, const struct conf_device *c);
 int device_run(struct device *dev);
 
 void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
-bool device_under_load(struct device *dev);
 void device_count_drop(struct device *dev, enum drop_reason why);
 /* The timers of some peer changed: make sure the loop wakes in time. */
 void device_timers_changed(struct device *dev, uint64_t deadline_ms);

@@ -174,7 +174,7 @@ static struct ratelimiter_entry *entry_get(struct ratelimiter *rl)
 	return NULL;
 }
 
-bool ratelimiter_allow_from(struct ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns)
+bool ratelimiter_allow(struct ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns)
 {
 	struct ratelimiter_entry *e;
 	struct source_key k;

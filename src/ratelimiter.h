@@ -37,7 +37,7 @@ void ratelimiter_free(struct ratelimiter *rl);
  * nanoseconds), and takes a token from its bucket; false if its bucket is
  * empty, the table is full and @src is new, or @src is not IPv4 or IPv6.
  * @src must point at a whole sockaddr_in or sockaddr_in6 for its family. */
-bool ratelimiter_allow_from(struct ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns);
+bool ratelimiter_allow(struct ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns);
 
 /* Forget sources that sent nothing for more than a second (a full bucket
  * and no entry behave the same), so that the room goes to new ones. Call it

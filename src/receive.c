@@ -16,6 +16,7 @@
 #include "ether.h"
 #include "log.h"
 #include "noise.h"
+#include "ratelimiter.h"
 #include "send.h"
 #include "tcp.h"
 #include "timers.h"
@@ -25,6 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Roaming: the peer is wherever its latest authenticated message came
@@ -36,46 +38,61 @@ static void set_endpoint(struct peer *p, const struct endpoint *from)
 	p->endpoint = *from;
 }
 
-static void count_handshake_load(struct device *dev)
+/* Under load, handshakes need a cookie (MAC2) and pass the per-source rate
+ * limit. The device is under load while its handshake queue holds an
+ * eighth of its room or more, and for a second after (as wireguard-go and
+ * the kernel judge it): only messages with a valid MAC1 get into the queue,
+ * so spoofed junk cannot put it there. */
+static bool under_load(struct device *dev, uint64_t now_ms)
 {
-	uint64_t now = clock_ms();
+	struct rx_batch *b = dev->rxb;
 
-	if (now - dev->load_window_ms >= 1000) {
-		dev->load_window_ms = now;
-		dev->load_count = 0;
-	}
-	if (++dev->load_count > HANDSHAKE_LOAD_LIMIT)
-		dev->under_load_until_ms = now + 1000;
+	if (b->hs_count >= HANDSHAKE_QUEUE_LOAD)
+		b->under_load_until_ms = now_ms + 1000;
+	return dev->force_under_load || now_ms < b->under_load_until_ms;
 }
 
-/* MAC checks shared by initiation and response. Returns true if the
- * message may be processed; otherwise it was dropped (and perhaps answered
- * with a cookie). */
-static bool handshake_admitted(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
-			       const struct endpoint *src)
+static uint64_t now_ns(void)
 {
-	enum cookie_mac_state state;
-	bool under_load;
+	struct timespec ts;
 
-	count_handshake_load(dev);
-	under_load = device_under_load(dev);
-	state = cookie_validate(dev, msg, len, &src->addr.sa);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The cheap checks of a handshake message (its length is right): MAC1;
+ * under load a cookie and the rate limit. What passes waits in the queue
+ * for receive_handshakes() and its public-key work. */
+static void queue_handshake(struct device *dev, const uint8_t *msg, size_t len, uint32_t sender_index,
+			    const struct endpoint *src)
+{
+	struct rx_batch *b = dev->rxb;
+	enum cookie_mac_state state = cookie_validate(dev, msg, len, &src->addr.sa);
+	struct handshake_job *job;
+
 	if (state == COOKIE_INVALID_MAC1) {
 		device_count_drop(dev, DROP_BAD_MAC1);
-		return false;
+		return;
 	}
-	if (!under_load)
-		return true;
-	if (state != COOKIE_VALID_MAC1_AND_COOKIE) {
-		send_handshake_cookie(dev, msg, len, sender_index, src);
-		device_count_drop(dev, DROP_COOKIE_SENT);
-		return false;
+	if (under_load(dev, clock_ms())) {
+		if (state != COOKIE_VALID_MAC1_AND_COOKIE) {
+			send_handshake_cookie(dev, msg, len, sender_index, src);
+			device_count_drop(dev, DROP_COOKIE_SENT);
+			return;
+		}
+		if (!ratelimiter_allow(dev->ratelimiter, &src->addr.sa, now_ns())) {
+			device_count_drop(dev, DROP_RATELIMITED);
+			return;
+		}
 	}
-	if (!ratelimiter_allow(dev, &src->addr.sa)) {
-		device_count_drop(dev, DROP_RATELIMITED);
-		return false;
+	if (b->hs_count == HANDSHAKE_QUEUE_LEN) {
+		device_count_drop(dev, DROP_HANDSHAKE_QUEUE_FULL);
+		return;
 	}
-	return true;
+	job = &b->hs[(b->hs_head + b->hs_count++) % HANDSHAKE_QUEUE_LEN];
+	memcpy(job->msg, msg, len);
+	job->len = len;
+	job->from = *src;
 }
 
 static void receive_initiation(struct device *dev, const uint8_t *buf, const struct endpoint *src)
@@ -84,8 +101,6 @@ static void receive_initiation(struct device *dev, const uint8_t *buf, const str
 	enum drop_reason why;
 	struct peer *p;
 
-	if (!handshake_admitted(dev, m, sizeof(*m), le32_read(&m->sender_index), src))
-		return;
 	p = noise_handshake_consume_initiation(m, dev, &why);
 	if (!p) {
 		device_count_drop(dev, why);
@@ -104,8 +119,6 @@ static void receive_response(struct device *dev, const uint8_t *buf, const struc
 	enum drop_reason why;
 	struct peer *p;
 
-	if (!handshake_admitted(dev, m, sizeof(*m), le32_read(&m->sender_index), src))
-		return;
 	p = noise_handshake_consume_response(m, dev, &why);
 	if (!p) {
 		device_count_drop(dev, why);
@@ -354,7 +367,8 @@ int receive_batch_init(struct device *dev)
 	if (!dev->rxb || udp_rx_init(&dev->rxb->udp) < 0)
 		return -ENOMEM;
 	dev->rxb->zbuf = malloc(RX_ZBUF_SIZE);
-	if (!dev->rxb->zbuf)
+	dev->rxb->hs = calloc(HANDSHAKE_QUEUE_LEN, sizeof(*dev->rxb->hs));
+	if (!dev->rxb->zbuf || !dev->rxb->hs)
 		return -ENOMEM;
 	for (i = 0; i < RX_MERGE_BUFS; i++) {
 		dev->rxb->merge[i] = malloc(OFFLOAD_MERGE_BUF_LEN);
@@ -362,6 +376,28 @@ int receive_batch_init(struct device *dev)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+void receive_handshakes(struct device *dev, unsigned int budget)
+{
+	struct rx_batch *b = dev->rxb;
+
+	while (budget-- && b->hs_count) {
+		/* The slot is not reused before the next message is queued. */
+		struct handshake_job *job = &b->hs[b->hs_head];
+
+		b->hs_head = (b->hs_head + 1) % HANDSHAKE_QUEUE_LEN;
+		b->hs_count--;
+		if (le32_read(job->msg) == MESSAGE_HANDSHAKE_INITIATION)
+			receive_initiation(dev, job->msg, &job->from);
+		else
+			receive_response(dev, job->msg, &job->from);
+	}
+}
+
+bool receive_handshakes_waiting(const struct device *dev)
+{
+	return dev->rxb && dev->rxb->hs_count;
 }
 
 void receive_batch_free(struct device *dev)
@@ -372,6 +408,7 @@ void receive_batch_free(struct device *dev)
 		return;
 	udp_rx_free(&dev->rxb->udp);
 	free(dev->rxb->zbuf);
+	free(dev->rxb->hs);
 	for (i = 0; i < RX_MERGE_BUFS; i++)
 		free(dev->rxb->merge[i]);
 	free(dev->rxb);
@@ -456,12 +493,12 @@ void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct e
 	case MESSAGE_HANDSHAKE_INITIATION:
 		if (len != sizeof(struct message_handshake_initiation))
 			break;
-		receive_initiation(dev, buf, src);
+		queue_handshake(dev, buf, len, le32_read(buf + 4), src);
 		return;
 	case MESSAGE_HANDSHAKE_RESPONSE:
 		if (len != sizeof(struct message_handshake_response))
 			break;
-		receive_response(dev, buf, src);
+		queue_handshake(dev, buf, len, le32_read(buf + 4), src);
 		return;
 	case MESSAGE_HANDSHAKE_COOKIE:
 		if (len != sizeof(struct message_handshake_cookie))

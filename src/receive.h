@@ -20,6 +20,21 @@ void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct e
  * receive buffers, so a flush must come before the next receive. */
 #define RX_BATCH_MAX  1024
 #define RX_MERGE_BUFS 16
+
+/* Handshake messages that passed their cheap checks wait here for their
+ * public-key work, at most HANDSHAKES_PER_TURN of them per turn of the
+ * event loop, so that a flood of valid-looking handshakes delays data by a
+ * bounded amount instead of stalling it. The queue's room is
+ * wireguard-go's; an eighth of it full puts the device under load. */
+#define HANDSHAKE_QUEUE_LEN  1024
+#define HANDSHAKE_QUEUE_LOAD (HANDSHAKE_QUEUE_LEN / 8)
+#define HANDSHAKES_PER_TURN  8
+struct handshake_job {
+	struct endpoint from;
+	size_t len;
+	uint8_t msg[sizeof(struct message_handshake_initiation)];
+};
+
 struct rx_batch {
 	struct udp_rx udp;
 	struct offload_packet pkts[RX_BATCH_MAX];
@@ -29,11 +44,18 @@ struct rx_batch {
 	/* Decompressed payloads of this batch (ferry Compression = lz4). */
 	uint8_t *zbuf;
 	size_t zused;
+	/* The handshake queue: a ring of HANDSHAKE_QUEUE_LEN jobs. */
+	struct handshake_job *hs;
+	unsigned int hs_head, hs_count;
+	uint64_t under_load_until_ms;
 };
 #define RX_ZBUF_SIZE (1u << 20)
 
 int receive_batch_init(struct device *dev);
 void receive_batch_free(struct device *dev);
 void receive_flush(struct device *dev);
+/* Process up to @budget queued handshake messages (end of a loop turn). */
+void receive_handshakes(struct device *dev, unsigned int budget);
+bool receive_handshakes_waiting(const struct device *dev);
 
 #endif

@@ -78,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		memcpy(buf, data + 1, size - 1);
 		receive_packet(&a, buf, size - 1, &src);
+		receive_handshakes(&a, HANDSHAKE_QUEUE_LEN);
 		break;
 	case 1: {
 		size_t len = (data[0] & 0x80) ? sizeof(struct message_handshake_response)
@@ -90,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* b computes MAC1 as a real sender would. */
 		cookie_add_macs(pb, buf, len);
 		receive_packet(&a, buf, len, &src);
+		receive_handshakes(&a, HANDSHAKE_QUEUE_LEN);
 		break;
 	}
 	case 2:

@@ -63,7 +63,7 @@ static unsigned count_allowed(struct ratelimiter *rl, const union addr *a, unsig
 	unsigned n = 0;
 
 	while (tries--)
-		n += ratelimiter_allow_from(rl, &a->sa, now);
+		n += ratelimiter_allow(rl, &a->sa, now);
 	return n;
 }
 
@@ -105,13 +105,13 @@ static void run_schedule(struct ratelimiter *rl, const union addr *src, union ad
 		union addr o = other(i);
 
 		now += schedule[i].ns_before;
-		if (ratelimiter_allow_from(rl, &src->sa, now) != schedule[i].result)
+		if (ratelimiter_allow(rl, &src->sa, now) != schedule[i].result)
 			fail_msg("step %u: expected %s", i, schedule[i].result ? "allow" : "refuse");
-		assert_true(ratelimiter_allow_from(rl, &o.sa, now));
+		assert_true(ratelimiter_allow(rl, &o.sa, now));
 	}
 	/* A clock that goes backwards gives nothing back. */
-	assert_false(ratelimiter_allow_from(rl, &src->sa, now - SEC));
-	assert_false(ratelimiter_allow_from(rl, &src->sa, now));
+	assert_false(ratelimiter_allow(rl, &src->sa, now - SEC));
+	assert_false(ratelimiter_allow(rl, &src->sa, now));
 }
 
 static union addr other_v4(unsigned i)
@@ -152,7 +152,7 @@ static void what_a_source_is(void **state)
 	assert_int_equal(count_allowed(rl, &a, 10, T0), BURST);
 	for (i = 0; i < 100; i++) {
 		a = v4(0xc6336401, (uint16_t)(1000 + i));
-		assert_false(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_false(ratelimiter_allow(rl, &a.sa, T0));
 	}
 	b = v4(0xc6336402, 1);
 	assert_int_equal(count_allowed(rl, &b, 10, T0), BURST);
@@ -161,7 +161,7 @@ static void what_a_source_is(void **state)
 	memset(&m, 0, sizeof(m));
 	m.in6.sin6_family = AF_INET6;
 	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.1", &m.in6.sin6_addr), 1);
-	assert_false(ratelimiter_allow_from(rl, &m.sa, T0));
+	assert_false(ratelimiter_allow(rl, &m.sa, T0));
 	/* ... while another mapped address is its own source, not the mapped /64's. */
 	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.3", &m.in6.sin6_addr), 1);
 	assert_int_equal(count_allowed(rl, &m, 10, T0), BURST);
@@ -171,7 +171,7 @@ static void what_a_source_is(void **state)
 	assert_int_equal(count_allowed(rl, &a, 10, T0), BURST);
 	for (i = 0; i < 100; i++) {
 		a = v6(0x20010db8aaaa0001ULL, 0x9e3779b97f4a7c15ULL * (i + 2), (uint16_t)i);
-		assert_false(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_false(ratelimiter_allow(rl, &a.sa, T0));
 	}
 	/* The next /64 and the one that differs in the first bit are others. */
 	b = v6(0x20010db8aaaa0002ULL, 1, 1);
@@ -188,11 +188,11 @@ static void what_a_source_is(void **state)
 	assert_non_null(rl);
 	memset(&u, 0, sizeof(u));
 	u.un.sun_family = AF_UNIX;
-	assert_false(ratelimiter_allow_from(rl, &u.sa, T0));
+	assert_false(ratelimiter_allow(rl, &u.sa, T0));
 	u.sa.sa_family = AF_UNSPEC;
-	assert_false(ratelimiter_allow_from(rl, &u.sa, T0));
+	assert_false(ratelimiter_allow(rl, &u.sa, T0));
 	u.sa.sa_family = AF_PACKET;
-	assert_false(ratelimiter_allow_from(rl, &u.sa, T0));
+	assert_false(ratelimiter_allow(rl, &u.sa, T0));
 	a = v4(0xc0000263, 1);
 	assert_int_equal(count_allowed(rl, &a, 10, T0), BURST);
 	b = v6(0xc000026300000000ULL, 0, 1);
@@ -215,8 +215,8 @@ static void collisions_keep_their_buckets(void **state)
 	assert_non_null(rl);
 	/* 1000 at the same instant: only the two bursts. */
 	for (i = 0; i < 1000; i++) {
-		na += ratelimiter_allow_from(rl, &a.sa, T0);
-		nb += ratelimiter_allow_from(rl, &b.sa, T0);
+		na += ratelimiter_allow(rl, &a.sa, T0);
+		nb += ratelimiter_allow(rl, &b.sa, T0);
 	}
 	assert_int_equal(na, BURST);
 	assert_int_equal(nb, BURST);
@@ -227,9 +227,9 @@ static void collisions_keep_their_buckets(void **state)
 	for (i = 0; i < 1000; i++) {
 		uint64_t now = T0 + (i + 1) * (SEC / 1000);
 
-		na += ratelimiter_allow_from(rl, &a.sa, now);
-		nc += ratelimiter_allow_from(rl, &c.sa, now);
-		nb += ratelimiter_allow_from(rl, &b.sa, now);
+		na += ratelimiter_allow(rl, &a.sa, now);
+		nc += ratelimiter_allow(rl, &c.sa, now);
+		nb += ratelimiter_allow(rl, &b.sa, now);
 	}
 	assert_int_equal(na, PPS);
 	assert_int_equal(nb, PPS);
@@ -250,13 +250,13 @@ static void full_table(void **state)
 	assert_non_null(rl);
 	for (i = 0; i < MAX; i++) {
 		a = v4(0xc0000200 + i, 1);
-		assert_true(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_true(ratelimiter_allow(rl, &a.sa, T0));
 	}
 	for (i = 0; i < 100; i++) {
 		a = v4(0xc0000300 + i, 1);
-		assert_false(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_false(ratelimiter_allow(rl, &a.sa, T0));
 		a = v6(0x20010db800000000ULL + i, 1, 1);
-		assert_false(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_false(ratelimiter_allow(rl, &a.sa, T0));
 	}
 	for (i = 0; i < MAX; i++) {
 		a = v4(0xc0000200 + i, 2);
@@ -267,16 +267,16 @@ static void full_table(void **state)
 	ratelimiter_gc(rl, T0 + SEC / 2);
 	ratelimiter_gc(rl, T0 + SEC);
 	a = v4(0xc0000300, 1);
-	assert_false(ratelimiter_allow_from(rl, &a.sa, T0 + SEC));
+	assert_false(ratelimiter_allow(rl, &a.sa, T0 + SEC));
 
 	/* After a second's silence, all of it, and the room is reused. */
 	ratelimiter_gc(rl, T0 + SEC + 1);
 	for (i = 0; i < MAX; i++) {
 		a = v6(0x20010db800000000ULL + i, 1, 1);
-		assert_true(ratelimiter_allow_from(rl, &a.sa, T0 + SEC + 1));
+		assert_true(ratelimiter_allow(rl, &a.sa, T0 + SEC + 1));
 	}
 	a = v4(0xc0000200, 1);
-	assert_false(ratelimiter_allow_from(rl, &a.sa, T0 + SEC + 1));
+	assert_false(ratelimiter_allow(rl, &a.sa, T0 + SEC + 1));
 	ratelimiter_free(rl);
 }
 
@@ -292,12 +292,12 @@ static void default_capacity(void **state)
 	assert_non_null(rl);
 	for (i = 0; i <= RATELIMITER_MAX_ENTRIES; i++) {
 		a = v4(0x0a000000 + i, 1);
-		if (ratelimiter_allow_from(rl, &a.sa, T0) != (i != RATELIMITER_MAX_ENTRIES))
+		if (ratelimiter_allow(rl, &a.sa, T0) != (i != RATELIMITER_MAX_ENTRIES))
 			fail_msg("source %u", i);
 	}
 	ratelimiter_gc(rl, T0 + SEC + 1);
 	a = v4(0x0b000000, 1);
-	assert_true(ratelimiter_allow_from(rl, &a.sa, T0 + SEC + 1));
+	assert_true(ratelimiter_allow(rl, &a.sa, T0 + SEC + 1));
 	ratelimiter_free(rl);
 }
 
@@ -313,12 +313,12 @@ static void gc_keeps_the_young(void **state)
 	assert_non_null(rl);
 	for (i = 0; i < MAX; i++) {
 		a = v4(0xc0000200 + i, 1);
-		assert_true(ratelimiter_allow_from(rl, &a.sa, T0));
+		assert_true(ratelimiter_allow(rl, &a.sa, T0));
 	}
 	/* Sources 0-3 again at 0.6 s; source 0 empties its bucket at 0.9 s. */
 	for (i = 0; i < MAX / 2; i++) {
 		a = v4(0xc0000200 + i, 1);
-		assert_true(ratelimiter_allow_from(rl, &a.sa, T0 + 600 * SEC / 1000));
+		assert_true(ratelimiter_allow(rl, &a.sa, T0 + 600 * SEC / 1000));
 	}
 	assert_int_equal(count_allowed(rl, &s0, 10, T0 + 900 * SEC / 1000), BURST);
 
@@ -326,10 +326,10 @@ static void gc_keeps_the_young(void **state)
 	ratelimiter_gc(rl, T0 + 1100 * SEC / 1000);
 	for (i = 0; i < MAX / 2; i++) {
 		a = v6(0x20010db800000000ULL + i, 1, 1);
-		assert_true(ratelimiter_allow_from(rl, &a.sa, T0 + 1100 * SEC / 1000));
+		assert_true(ratelimiter_allow(rl, &a.sa, T0 + 1100 * SEC / 1000));
 	}
 	a = v6(0x20010db8ffff0000ULL, 1, 1);
-	assert_false(ratelimiter_allow_from(rl, &a.sa, T0 + 1100 * SEC / 1000));
+	assert_false(ratelimiter_allow(rl, &a.sa, T0 + 1100 * SEC / 1000));
 	/* Source 0 kept its bucket: 0.2 s of refill is 4 handshakes, where a
 	 * forgotten source would get a fresh burst of 5. */
 	assert_int_equal(count_allowed(rl, &s0, 10, T0 + 1100 * SEC / 1000), BURST - 1);
@@ -431,7 +431,7 @@ static void matches_reference(void **state)
 				ref_gc(now);
 			}
 			want = ref_allow(&a, now, max);
-			if (ratelimiter_allow_from(rl, &a.sa, now) != want)
+			if (ratelimiter_allow(rl, &a.sa, now) != want)
 				fail_msg("table %u, step %u: expected %s", t, i, want ? "allow" : "refuse");
 			if (want)
 				allowed++;

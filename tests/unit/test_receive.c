@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARENA_SIZE (8u << 20)
@@ -440,6 +441,72 @@ static void tap_strict_macs(void **state)
 	assert_int_equal(st.learned, 0);
 }
 
+/* A handshake initiation from b: real (@real), or random bytes with a
+ * valid MAC1 as a flood would send. */
+static void deliver_initiation(struct fixture *f, bool real)
+{
+	struct message_handshake_initiation m;
+
+	if (real) {
+		assert_true(noise_handshake_create_initiation(&m, f->pb));
+	} else {
+		crypt_random(&m, sizeof(m));
+		le32_write(&m, MESSAGE_HANDSHAKE_INITIATION);
+	}
+	cookie_add_macs(f->pb, &m, sizeof(m));
+	receive_packet(&f->a, (uint8_t *)&m, sizeof(m), &f->src);
+}
+
+/* Issue 10: "under load" counted every handshake-sized datagram before
+ * MAC1 was checked, so junk anyone can send made every legitimate
+ * handshake take a cookie round trip. Only a backlog of MAC1-valid
+ * handshakes may put the device under load now. */
+static void junk_does_not_put_under_load(void **state)
+{
+	struct fixture *f = *state;
+	struct message_handshake_initiation m;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		crypt_random(&m, sizeof(m));
+		le32_write(&m, MESSAGE_HANDSHAKE_INITIATION);
+		receive_packet(&f->a, (uint8_t *)&m, sizeof(m), &f->src);
+	}
+	assert_int_equal(f->a.drops[DROP_BAD_MAC1], 5000);
+	noise_keypairs_clear(f->pa);
+	/* At most 50 initiations a second from one peer (the fixture's was one). */
+	nanosleep(&(struct timespec){ 0, 25 * 1000000 }, NULL);
+	deliver_initiation(f, true);
+	receive_handshakes(&f->a, HANDSHAKES_PER_TURN);
+	assert_int_equal(f->a.drops[DROP_COOKIE_SENT], 0);
+	assert_non_null(f->pa->next); /* answered: a responder's new session */
+}
+
+/* Issue 10: handshakes wait in a queue and at most a budget of them is
+ * worked on per turn; a backlog of an eighth of the queue puts the device
+ * under load, and then handshakes without a cookie are answered with one
+ * instead of being worked on. */
+static void handshake_flood_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	for (i = 0; i < 300; i++)
+		deliver_initiation(f, false);
+	assert_int_equal(f->a.rxb->hs_count, HANDSHAKE_QUEUE_LOAD);
+	assert_int_equal(f->a.drops[DROP_COOKIE_SENT], 300 - HANDSHAKE_QUEUE_LOAD);
+	receive_handshakes(&f->a, HANDSHAKES_PER_TURN);
+	assert_int_equal(f->a.rxb->hs_count, HANDSHAKE_QUEUE_LOAD - HANDSHAKES_PER_TURN);
+	assert_int_equal(f->a.drops[DROP_HANDSHAKE_INVALID], HANDSHAKES_PER_TURN);
+	/* Still under load (for a second after the backlog): a real
+	 * initiation without a cookie gets a cookie reply, not work. */
+	deliver_initiation(f, true);
+	assert_int_equal(f->a.drops[DROP_COOKIE_SENT], 300 - HANDSHAKE_QUEUE_LOAD + 1);
+	receive_handshakes(&f->a, HANDSHAKE_QUEUE_LEN);
+	assert_false(receive_handshakes_waiting(&f->a));
+	assert_int_equal(f->a.drops[DROP_HANDSHAKE_INVALID], HANDSHAKE_QUEUE_LOAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tap_compressed_double_tagged_full_size, setup_tap, teardown),
 		cmocka_unit_test_setup_teardown(tap_link_local_frames, setup_tap, teardown),
 		cmocka_unit_test_setup_teardown(tap_strict_macs, setup_tap, teardown),
+		cmocka_unit_test_setup_teardown(junk_does_not_put_under_load, setup_tun, teardown),
+		cmocka_unit_test_setup_teardown(handshake_flood_is_bounded, setup_tun, teardown),
 	};
 
 	return cmocka_run_group_tests_name("receive", tests, NULL, NULL);
