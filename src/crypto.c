@@ -244,6 +244,20 @@ void crypt_wipe(void *buf, size_t len)
 	sodium_memzero(buf, len);
 }
 
+void *crypt_realloc_wiped(void *buf, size_t old_size, size_t new_size)
+{
+	void *bigger = malloc(new_size);
+
+	if (!bigger)
+		return NULL;
+	if (buf) {
+		memcpy(bigger, buf, old_size < new_size ? old_size : new_size);
+		sodium_memzero(buf, old_size);
+		free(buf);
+	}
+	return bigger;
+}
+
 bool crypt_is_zero(const void *buf, size_t len)
 {
 	return sodium_is_zero(buf, len) == 1;

@@ -49,6 +49,10 @@ bool crypt_xaead_decrypt(uint8_t *out, const uint8_t *in, size_t inlen, const ui
 void crypt_random(void *buf, size_t len);
 bool crypt_equal(const void *a, const void *b, size_t len); /* constant time */
 void crypt_wipe(void *buf, size_t len);
+/* realloc() for buffers that may hold keys: the contents move to a new
+ * block of @new_size bytes and the old block of @old_size is wiped before
+ * it is freed (realloc would leave a copy behind). NULL: @buf is kept. */
+void *crypt_realloc_wiped(void *buf, size_t old_size, size_t new_size);
 bool crypt_is_zero(const void *buf, size_t len); /* constant time */
 
 #endif

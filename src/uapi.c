@@ -136,16 +136,20 @@ static void out_printf(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		o->cap = (o->cap + (size_t)n + 1) * 2;
-		char *nb = realloc(o->buf, o->cap);
+		size_t cap = (o->cap + (size_t)n + 1) * 2;
+		/* The reply may hold the private key: no stale copies. */
+		char *nb = crypt_realloc_wiped(o->buf, o->cap, cap);
+
 		if (!nb) {
 			o->failed = true;
-			o->cap = o->len = 0;
+			crypt_wipe(o->buf, o->cap);
 			free(o->buf);
 			o->buf = NULL;
+			o->cap = o->len = 0;
 			return;
 		}
 		o->buf = nb;
+		o->cap = cap;
 	}
 }
 
@@ -282,7 +286,8 @@ static ssize_t read_request(int fd, char **bufp, size_t *lenp, size_t *capp, siz
 
 			if (cap > max)
 				return -EMSGSIZE;
-			nb = realloc(*bufp, cap);
+			/* A request may set a private key: no stale copies. */
+			nb = crypt_realloc_wiped(*bufp, *capp, cap);
 			if (!nb)
 				return -ENOMEM;
 			*bufp = nb;
@@ -306,24 +311,35 @@ static int discard_request(int fd, char last)
 {
 	static char buf[64 * 1024];
 	size_t total = 0;
+	int ret;
 
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
-		if (n == 0)
-			return -EPROTO;
+		if (n == 0) {
+			ret = -EPROTO;
+			break;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN && wait_fd(fd, POLLIN) == 0)
 				continue;
-			return -errno;
+			ret = -errno;
+			break;
 		}
-		if ((last == '\n' && buf[0] == '\n') || memmem(buf, (size_t)n, "\n\n", 2))
-			return 0;
+		if ((last == '\n' && buf[0] == '\n') || memmem(buf, (size_t)n, "\n\n", 2)) {
+			ret = 0;
+			break;
+		}
 		last = buf[n - 1];
 		total += (size_t)n;
-		if (total > UAPI_MAX_DISCARD)
-			return -EMSGSIZE;
+		if (total > UAPI_MAX_DISCARD) {
+			ret = -EMSGSIZE;
+			break;
+		}
 	}
+	/* What passed through may have been keys. */
+	crypt_wipe(buf, sizeof(buf));
+	return ret;
 }
 
 /* A request over UAPI_MAX_REQUEST: answer it once it has all arrived. */
