@@ -89,7 +89,8 @@ static void ferry_keys(void **state)
 	struct conf_device c;
 
 	(void)state;
-	assert_int_equal(parse("[Interface]\nMode = TAP\nBridge = br0\nListenTCP = 443\n[Peer]\nPublicKey = " PUB1 "\n"
+	assert_int_equal(parse("[Interface]\nMode = TAP\nBridge = br0\nListenTCP = 443\nStrictMACs = yes\n"
+			       "LinkLocal = Forward\n[Peer]\nPublicKey = " PUB1 "\n"
 			       "Transport = tcp\nCompression = lz4\nMACs = 02:00:00:00:00:01,02:AB:cd:00:00:02\n",
 			       CONF_WG_QUICK, &c, &msgs),
 			 0);
@@ -97,6 +98,8 @@ static void ferry_keys(void **state)
 	assert_string_equal(c.bridge, "br0");
 	assert_int_equal(c.listen_tcp, 443);
 	assert_true(c.flags & CONF_HAS_LISTEN_TCP);
+	assert_true(c.strict_macs && (c.flags & CONF_HAS_STRICT_MACS));
+	assert_true(c.forward_link_local && (c.flags & CONF_HAS_LINK_LOCAL));
 	assert_int_equal(c.peers[0].transport, CONF_TRANSPORT_TCP);
 	assert_int_equal(c.peers[0].compression, CONF_COMPRESS_LZ4);
 	assert_int_equal(c.peers[0].n_macs, 2);
@@ -233,6 +236,8 @@ static const struct bad_case bad_cases[] = {
 	{ CONF_WG_QUICK, I "Mode = tan\n", "wg0.conf:2: Mode: 'tan' must be tun or tap" },
 	{ CONF_WG_QUICK, I "Bridge = a/b\n", "wg0.conf:2: Bridge: 'a/b' the name contains '/'" },
 	{ CONF_WG_QUICK, I "ListenTCP = 0\n", "wg0.conf:2: ListenTCP: '0' is out of range (1-65535)" },
+	{ CONF_WG_QUICK, I "StrictMACs = maybe\n", "wg0.conf:2: StrictMACs: 'maybe' must be yes or no" },
+	{ CONF_WG_QUICK, I "LinkLocal = keep\n", "wg0.conf:2: LinkLocal: 'keep' must be drop or forward" },
 	{ CONF_WG_QUICK, P "Transport = sctp\n", "wg0.conf:3: Transport: 'sctp' must be udp or tcp" },
 	{ CONF_WG_QUICK, P "Compression = zstd\n", "wg0.conf:3: Compression: 'zstd' must be lz4 or none" },
 	{ CONF_WG_QUICK, P "MACs = 02:00:00:00:00:01, 02:00:00:00:00\n",
