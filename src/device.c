@@ -56,6 +56,8 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_TOO_BIG] = "too_big",
 	[DROP_STAGED_OVERFLOW] = "staged_overflow",
 	[DROP_SEND_ERROR] = "send_error",
+	[DROP_TUN_WRITE] = "tun_write_error",
+	[DROP_NO_MEMORY] = "out_of_memory",
 	[DROP_BAD_FERRY] = "bad_ferry_message",
 	[DROP_COMPRESSED_OFF] = "compressed_but_off",
 	[DROP_DECOMPRESS] = "decompress_failed",
@@ -87,6 +89,7 @@ int device_init(struct device *dev, const char *name)
 	device_read_offload_switches(dev);
 	if (send_batch_init(dev) < 0 || receive_batch_init(dev) < 0)
 		return -ENOMEM;
+	dev->receiver = &receive_transport;
 	return 0;
 }
 
@@ -259,7 +262,7 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		p->persistent_keepalive_s = cp->persistent_keepalive;
 		/* Turning it on sends one at once, so a peer behind NAT is
 		 * reachable without waiting for traffic. */
-		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->endpoint) && dev->udp4 + dev->udp6 > -2)
+		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->endpoint) && udp_is_open(dev))
 			send_keepalive(p);
 	}
 	return 0;
@@ -276,7 +279,7 @@ int device_apply(struct device *dev, const struct conf_device *c)
 		dev->fwmark = c->fwmark;
 		udp_set_fwmark(dev, c->fwmark);
 	}
-	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->listen_port || dev->udp4 + dev->udp6 == -2)) {
+	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->listen_port || !udp_is_open(dev))) {
 		ret = udp_open(dev, c->listen_port);
 		if (ret < 0) {
 			log_err("%s: cannot listen on UDP port %u: %s", dev->name, c->listen_port, strerror(-ret));
@@ -341,6 +344,8 @@ static void handle_timers(struct device *dev)
 		return;
 	dev->timer_armed_ms = 0;
 	next = timers_run(dev, clock_ms());
+	/* Handshakes and keepalives the timers queued. */
+	send_flush(dev);
 	if (next)
 		device_timers_changed(dev, next);
 }
@@ -350,12 +355,12 @@ static void handle_timers(struct device *dev)
 
 static int handle_tun(struct device *dev)
 {
-	static uint8_t buf[VNET_HDR_LEN + 65536];
+	uint8_t *buf = dev->txb->read;
 	size_t hdr = (size_t)dev->tun.vnet_hdr_sz;
 	int i;
 
 	for (i = 0; i < BATCH; i++) {
-		ssize_t n = read(dev->tun.fd[0], buf, sizeof(buf));
+		ssize_t n = read(dev->tun.fd[0], buf, sizeof(dev->txb->read));
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -376,33 +381,6 @@ static int handle_tun(struct device *dev)
 	}
 	send_flush(dev);
 	return 0;
-}
-
-static void handle_udp(struct device *dev, int fd)
-{
-	int round;
-
-	for (round = 0; round < BATCH / UDP_RX_MAX; round++) {
-		int n = udp_rx_recv(fd, &dev->rxb->udp), i;
-
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			uint8_t *b = dev->rxb->udp.bufs[i];
-			size_t len = dev->rxb->udp.msgs[i].msg_len, seg = dev->rxb->udp.gso[i];
-
-			/* With UDP GRO, one buffer holds datagrams of seg bytes each. */
-			if (!seg || seg >= len) {
-				receive_packet(dev, b, len, &dev->rxb->udp.src[i]);
-				continue;
-			}
-			for (size_t off = 0; off < len; off += seg)
-				receive_packet(dev, b + off, len - off < seg ? len - off : seg, &dev->rxb->udp.src[i]);
-		}
-		receive_flush(dev);
-		/* Responses and keepalives that receiving produced. */
-		send_flush(dev);
-	}
 }
 
 static int loop_add(struct device *dev, int fd)
@@ -475,7 +453,7 @@ int device_run(struct device *dev)
 				if (handle_tun(dev) < 0)
 					dev->stop = true;
 			} else if (fd == dev->udp4 || fd == dev->udp6) {
-				handle_udp(dev, fd);
+				udp_readable(dev, fd, &dev->rxb->udp, dev->receiver, BATCH / UDP_RX_MAX);
 			} else if (tcp_handle_event(dev, fd, events[i].events)) {
 				/* a TCP connection or listener */
 			} else if (fd == dev->timerfd) {

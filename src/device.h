@@ -32,7 +32,9 @@ enum drop_reason {
 	DROP_NO_ENDPOINT,    /* outbound: the peer has no endpoint yet */
 	DROP_TOO_BIG,
 	DROP_STAGED_OVERFLOW,
-	DROP_SEND_ERROR,
+	DROP_SEND_ERROR,     /* outbound: the socket or connection refused a message */
+	DROP_TUN_WRITE,	     /* inbound: the TUN/TAP device refused a packet */
+	DROP_NO_MEMORY,	     /* an allocation failed (staging a packet) */
 	DROP_BAD_FERRY,	     /* a ferry message with a bad header, or of the wrong kind for this mode */
 	DROP_COMPRESSED_OFF, /* compressed, from a peer without Compression = lz4 */
 	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
@@ -58,6 +60,7 @@ struct cookie_checker {
 struct tx_batch;
 struct rx_batch;
 struct tcp_transport;
+struct transport_receiver;
 struct ratelimiter;
 
 /* A peer in the timer queue, under the earliest deadline it may have. */
@@ -88,6 +91,8 @@ struct device {
 
 	uint16_t listen_port;	   /* the bound port */
 	struct tcp_transport *tcp; /* tcp.c: ListenTCP and connections (NULL: none yet) */
+	/* Where the transports hand received messages (receive.c). */
+	const struct transport_receiver *receiver;
 	uint32_t fwmark;
 	int udp4, udp6;
 

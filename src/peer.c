@@ -245,7 +245,7 @@ struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_
 
 /* --- packets waiting for a session --- */
 
-static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
+void peer_stage(struct peer *p, enum ferry_kind kind, const uint8_t *pkt, size_t len)
 {
 	struct staged_packet *s;
 
@@ -253,7 +253,7 @@ static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
 		/* Once per wait for a session, not per packet. */
 		p->staged = calloc(MAX_STAGED_PACKETS, sizeof(*p->staged));
 		if (!p->staged) {
-			device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+			device_count_drop(p->dev, DROP_NO_MEMORY);
 			return;
 		}
 		p->staged_head = 0;
@@ -266,7 +266,7 @@ static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
 	s = &p->staged[(p->staged_head + p->staged_count) % MAX_STAGED_PACKETS];
 	s->data = malloc(len ? len : 1); /* a keepalive is an empty packet */
 	if (!s->data) {
-		device_count_drop(p->dev, DROP_STAGED_OVERFLOW);
+		device_count_drop(p->dev, DROP_NO_MEMORY);
 		if (!p->staged_count)
 			peer_purge_staged(p);
 		return;
@@ -274,18 +274,8 @@ static void stage(struct peer *p, const uint8_t *pkt, size_t len, bool ferry)
 	if (len)
 		memcpy(s->data, pkt, len);
 	s->len = (uint16_t)len;
-	s->ferry = ferry;
+	s->kind = (uint8_t)kind;
 	p->staged_count++;
-}
-
-void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len)
-{
-	stage(p, pkt, len, false);
-}
-
-void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len)
-{
-	stage(p, plain, len, true);
 }
 
 void peer_unstage_oldest(struct peer *p)

@@ -71,8 +71,11 @@ struct cookie_state {
 	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || peer's public key) */
 };
 
+/* A packet waiting for a session: an IP packet (FERRY_KIND_IP; empty: a
+ * keepalive) or an Ethernet frame (FERRY_KIND_ETHERNET), as it came from
+ * the device, sealed when a session exists (send.c). */
 struct staged_packet {
-	bool ferry; /* a ferry message's plaintext (header included) */
+	uint8_t kind; /* enum ferry_kind */
 	uint16_t len;
 	uint8_t *data;
 };
@@ -148,9 +151,9 @@ void index_remove(struct device *dev, struct index_entry *e);
 void index_take_over(struct device *dev, struct index_entry *from, struct index_entry *to, enum index_kind kind);
 struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind);
 
-void peer_stage_packet(struct peer *p, const uint8_t *pkt, size_t len);
-/* The same for the plaintext of a ferry message (header included). */
-void peer_stage_ferry(struct peer *p, const uint8_t *plain, size_t len);
+/* Copy a packet of @kind into @p's queue of packets that wait for a
+ * session; when the queue is full, the oldest goes. */
+void peer_stage(struct peer *p, enum ferry_kind kind, const uint8_t *pkt, size_t len);
 /* Drop the oldest staged packet (sent or discarded); the last one takes
  * the ring with it. */
 void peer_unstage_oldest(struct peer *p);

@@ -429,7 +429,7 @@ static void write_split(struct device *dev, const struct offload_write *w)
 	for (i = 0; i < n; i++) {
 		memset(segs + (size_t)i * stride, 0, VNET_HDR_LEN);
 		if (write(dev->tun.fd[0], segs + (size_t)i * stride, VNET_HDR_LEN + lens[i]) < 0)
-			device_count_drop(dev, DROP_SEND_ERROR);
+			device_count_drop(dev, DROP_TUN_WRITE);
 	}
 }
 
@@ -447,7 +447,7 @@ void receive_flush(struct device *dev)
 	if (!dev->tun.vnet_hdr_sz) {
 		for (i = 0; i < b->n; i++)
 			if (write(dev->tun.fd[0], b->pkts[i].data, b->pkts[i].len) < 0)
-				device_count_drop(dev, DROP_SEND_ERROR);
+				device_count_drop(dev, DROP_TUN_WRITE);
 		b->n = 0;
 		b->zused = 0;
 		return;
@@ -462,7 +462,7 @@ void receive_flush(struct device *dev)
 			log_warn("%s: the TAP device refused a coalesced frame; writing frames one by one from now on",
 				 dev->name);
 			dev->tun_gro = false;
-			device_count_drop(dev, DROP_SEND_ERROR);
+			device_count_drop(dev, DROP_TUN_WRITE);
 			continue;
 		}
 		if (errno == EINVAL && ((const struct virtio_net_hdr *)b->writes[i].buf)->gso_type) {
@@ -474,11 +474,24 @@ void receive_flush(struct device *dev)
 			write_split(dev, &b->writes[i]);
 			continue;
 		}
-		device_count_drop(dev, DROP_SEND_ERROR);
+		device_count_drop(dev, DROP_TUN_WRITE);
 	}
 	b->n = 0;
 	b->zused = 0;
 }
+
+/* The end of a batch from a transport: write what it brought, send what it
+ * answered, before the transport reuses its buffers. */
+static void receive_batch_done(struct device *dev)
+{
+	receive_flush(dev);
+	send_flush(dev);
+}
+
+const struct transport_receiver receive_transport = {
+	.message = receive_packet,
+	.batch_done = receive_batch_done,
+};
 
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src)
 {

@@ -14,6 +14,8 @@
 /* Handle one message of @len bytes that came from @src. The buffer is the caller's;
  * data messages are decrypted in place in it. */
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src);
+/* receive_packet() and the end of each batch, for the transports. */
+extern const struct transport_receiver receive_transport;
 
 /* Decrypted packets wait here until receive_flush() coalesces them (with
  * vnet_hdr) and writes them to the TUN device; they point into the UDP

@@ -1,15 +1,33 @@
 /* send.c - the transmit path.
  *
- * A packet read from the TUN device is routed to a peer by its destination
- * (cryptokey routing). If the peer has a usable session and nothing is
- * waiting before it, it is padded, encrypted in place and sent at once;
- * otherwise it joins the peer's staged queue, which is flushed as soon as a
- * handshake completes. The timer events fire in the order the whitepaper
- * gives: traversal, sent, data sent, then keep the key fresh.
+ * Every message leaves one way, as in the WireGuard module's
+ * wg_packet_send_staged_packets():
  *
- * Buffers: the caller owns the packet buffer; this file only writes into
- * its headroom and tailroom (see SEND_HEADROOM) and returns it. Staged
- * packets are copies owned by the peer until sent or purged. */
+ *   1. segment    a packet read from the TUN device (or a frame from the TAP
+ *                 device) is split into segments (a TSO super-packet into
+ *                 MTU-sized ones), each laid out in a slot of the transmit
+ *                 arena with room for its message header before it and its
+ *                 padding and tag after it (split_into_slots);
+ *   2. key        with no usable session, or packets already waiting, the
+ *                 segments are copied to the peer's staged queue and a
+ *                 handshake starts: the single no-key exit (send_segments);
+ *   3. seal       each segment becomes a data message (an IP packet) or a
+ *                 ferry message (a frame, or an IP packet that LZ4 shrank),
+ *                 its nonce taken in order, encrypted in place (seal_slot);
+ *   4. queue      the messages go to the peer's endpoint in the transmit
+ *                 batch: equal-sized neighbours as one UDP GSO run, TCP in
+ *                 one write per connection (send_flush, at the end of each
+ *                 turn of the event loop, or when the batch is full).
+ *
+ * Keepalives are empty IP segments and staged packets are copied back into
+ * slots: both take steps 2-4 too. Handshake messages and cookie replies are
+ * copied into the arena and queued like the rest.
+ *
+ * Buffers: the arena belongs to the device's transmit batch (struct
+ * tx_batch); a slot's bytes belong to the message in it until send_flush()
+ * returns, then the arena is reused from its start. The caller's packet is
+ * only read. The timer events fire in the order the whitepaper gives:
+ * traversal, sent, data sent, then keep the key fresh. */
 #include "send.h"
 
 #include "allowedips.h"
@@ -30,224 +48,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One message to @p's endpoint at once, outside the batch. */
-static void send_buffer(struct peer *p, const void *buf, size_t len)
-{
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	int ret;
-
-	switch (p->endpoint.kind) {
-	case ENDPOINT_UDP:
-		ret = udp_send(p->dev, &p->endpoint.addr, buf, len);
-		break;
-	case ENDPOINT_TCP:
-		ret = tcp_sendv(p->dev, &p->endpoint, p, &iov, 1);
-		if (ret > 0)
-			ret = -ENOBUFS;
-		break;
-	default:
-		device_count_drop(p->dev, DROP_NO_ENDPOINT);
-		return;
-	}
-	if (ret < 0) {
-		device_count_drop(p->dev, DROP_SEND_ERROR);
-		return;
-	}
-	p->tx_bytes += len;
-}
-
-void send_handshake_initiation(struct peer *p, bool is_retry)
-{
-	struct message_handshake_initiation m;
-	uint64_t now = clock_ms();
-
-	if (!is_retry)
-		p->handshake_attempts = 0;
-	/* At most one initiation per REKEY_TIMEOUT. */
-	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
-		return;
-	if (!endpoint_is_set(&p->endpoint))
-		return;
-	p->last_sent_handshake_ms = now;
-	if (!noise_handshake_create_initiation(&m, p))
-		return;
-	cookie_add_macs(p, &m, sizeof(m));
-	timers_any_authenticated_packet_traversal(p);
-	timers_any_authenticated_packet_sent(p);
-	send_buffer(p, &m, sizeof(m));
-	timers_handshake_initiated(p);
-	crypt_wipe(&m, sizeof(m));
-}
-
-void send_handshake_response(struct peer *p)
-{
-	struct message_handshake_response m;
-
-	p->last_sent_handshake_ms = clock_ms();
-	if (!noise_handshake_create_response(&m, p))
-		return;
-	cookie_add_macs(p, &m, sizeof(m));
-	if (!noise_handshake_begin_session(p))
-		return;
-	timers_session_derived(p);
-	timers_any_authenticated_packet_traversal(p);
-	timers_any_authenticated_packet_sent(p);
-	send_buffer(p, &m, sizeof(m));
-}
-
-void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
-			   const struct endpoint *from)
-{
-	struct message_handshake_cookie m;
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct endpoint to = *from;
-
-	cookie_message_create(dev, &m, msg, len, sender_index, &from->addr.sa);
-	if (to.kind == ENDPOINT_TCP)
-		tcp_sendv(dev, &to, NULL, &iov, 1);
-	else
-		udp_send(dev, &to.addr, &m, sizeof(m));
-}
-
-/* The plaintext is padded to a multiple of 16, but never past the MTU. */
-static size_t padded_len(size_t len, unsigned int mtu)
-{
-	size_t padded = (len + MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(MESSAGE_PADDING_MULTIPLE - 1);
-
-	if (padded > mtu)
-		padded = len > mtu ? len : mtu;
-	return padded;
-}
-
-/* Encrypt @len bytes at @plain in place (SEND_HEADROOM/TAILROOM around it)
- * with the next counter of @kp and send them. */
-/* The plaintext budget a message is padded up to, never past: the MTU for
- * IP packets; for ferry messages of TAP mode, the largest frame and the
- * ferry header. */
-static unsigned int pad_budget(const struct device *dev, bool ferry)
-{
-	return dev->tap && ferry ? dev->mtu + FERRY_FRAME_OVERHEAD + (unsigned int)FERRY_HEADER_LEN : dev->mtu;
-}
-
-/* Fill in the header of the message whose plaintext (@padded bytes, padding
- * included) is at @msg + MESSAGE_DATA_HEADER_LEN and encrypt it in place.
- * A ferry message authenticates its header as associated data, so neither
- * kind can be passed off as the other. Returns the message's length. */
-static size_t seal_message(uint8_t *msg, size_t padded, struct keypair *kp, bool ferry)
-{
-	uint64_t counter = kp->send_counter++;
-
-	le32_write(msg, ferry ? MESSAGE_FERRY_DATA : MESSAGE_DATA);
-	le32_write(msg + 4, kp->remote_index);
-	le64_write(msg + 8, counter);
-	crypt_aead_encrypt(msg + MESSAGE_DATA_HEADER_LEN, msg + MESSAGE_DATA_HEADER_LEN, padded, ferry ? msg : NULL,
-			   ferry ? MESSAGE_DATA_HEADER_LEN : 0, counter, kp->send_key);
-	return MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
-}
-
-static void send_data(struct peer *p, struct keypair *kp, uint8_t *plain, size_t len, bool ferry)
-{
-	uint8_t *m = plain - MESSAGE_DATA_HEADER_LEN;
-	size_t padded = padded_len(len, pad_budget(p->dev, ferry));
-
-	memset(plain + len, 0, padded - len);
-	send_buffer(p, m, seal_message(m, padded, kp, ferry));
-	p->dev->tx_packets++;
-}
-
-/* Rekey when the session has carried too much or (for its initiator) lived
- * too long. */
-static void keep_key_fresh(struct peer *p)
-{
-	struct keypair *kp = p->current;
-	uint64_t now = clock_ms();
-
-	if (kp && (kp->send_counter > REKEY_AFTER_MESSAGES ||
-		   (kp->i_am_initiator && now - kp->birth_ms > REKEY_AFTER_TIME_S * 1000ULL)))
-		send_handshake_initiation(p, false);
-}
-
-static void after_data_sent(struct peer *p, bool any_data)
-{
-	timers_any_authenticated_packet_traversal(p);
-	timers_any_authenticated_packet_sent(p);
-	if (any_data)
-		timers_data_sent(p);
-	keep_key_fresh(p);
-}
-
-void send_staged_packets(struct peer *p)
-{
-	static uint8_t buf[SEND_HEADROOM + 65536 + SEND_TAILROOM];
-	struct keypair *kp = p->current;
-	bool any_data = false, any = false;
-
-	if (!noise_keypair_usable(kp, clock_ms())) {
-		send_handshake_initiation(p, false);
-		return;
-	}
-	while (p->staged_count) {
-		struct staged_packet *s = &p->staged[p->staged_head];
-
-		if (kp->send_counter >= REJECT_AFTER_MESSAGES) {
-			send_handshake_initiation(p, false);
-			break;
-		}
-		memcpy(buf + SEND_HEADROOM, s->data, s->len);
-		send_data(p, kp, buf + SEND_HEADROOM, s->len, s->ferry);
-		any = true;
-		any_data |= s->len > 0;
-		peer_unstage_oldest(p);
-	}
-	if (any)
-		after_data_sent(p, any_data);
-}
-
-/* @p's current keypair if @n messages may go out on it now; NULL if they
- * must wait in the staged queue (no session, packets already waiting, or
- * the counter nearly spent). */
-static struct keypair *session_for(struct peer *p, int n)
-{
-	struct keypair *kp = p->current;
-
-	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
-	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES)
-		return NULL;
-	return kp;
-}
-
-void send_keepalive(struct peer *p)
-{
-	static uint8_t buf[SEND_HEADROOM + SEND_TAILROOM];
-	struct keypair *kp = session_for(p, 0);
-
-	/* Anything waiting doubles as the keepalive. With a session, an
-	 * empty data message goes at once; without, it waits for one. */
-	if (kp) {
-		send_data(p, kp, buf + SEND_HEADROOM, 0, false);
-		after_data_sent(p, false);
-		return;
-	}
-	if (!p->staged_count)
-		peer_stage_packet(p, NULL, 0);
-	send_staged_packets(p);
-}
-
-/* Where an IP packet goes: its destination address and family. */
-static int inner_destination(const uint8_t *pkt, size_t len, int *family, const uint8_t **dst)
-{
-	if (len >= 20 && (pkt[0] >> 4) == 4) {
-		*family = AF_INET;
-		*dst = pkt + 16;
-		return 0;
-	}
-	if (len >= 40 && (pkt[0] >> 4) == 6) {
-		*family = AF_INET6;
-		*dst = pkt + 24;
-		return 0;
-	}
-	return -1;
-}
+/* Largest UDP payload one GSO send may carry, and the kernel's segment cap. */
+#define UDP_GSO_MAX_BYTES 65000
+#define UDP_GSO_MAX_SEGS  64
 
 int send_batch_init(struct device *dev)
 {
@@ -267,13 +70,346 @@ void send_batch_free(struct device *dev)
 	dev->txb = NULL;
 }
 
+/* --- 4. the batch ------------------------------------------------------- */
+
+static bool is_tcp(const struct tx_msg *m)
+{
+	return m->to.kind == ENDPOINT_TCP;
+}
+
 void send_flush(struct device *dev)
 {
-	if (!dev->txb)
+	struct tx_batch *b = dev->txb;
+	int start = 0, end;
+
+	if (!b)
 		return;
-	udp_tx_flush(dev, &dev->txb->udp);
-	dev->txb->used = 0;
+	/* Each transport gets its runs of the batch, in order. */
+	while (start < b->n) {
+		for (end = start + 1; end < b->n && is_tcp(&b->msgs[end]) == is_tcp(&b->msgs[start]); end++)
+			;
+		if (is_tcp(&b->msgs[start]))
+			tcp_send(dev, b->msgs + start, end - start);
+		else
+			udp_send(dev, &b->udp, b->msgs + start, end - start);
+		start = end;
+	}
+	b->n = 0;
+	b->used = 0;
 }
+
+/* @len bytes at @buf (a run of @seg-sized messages if @seg) for @p, or for
+ * @to when there is no peer (a cookie reply). */
+static void queue_message(struct device *dev, struct peer *p, const struct endpoint *to, uint8_t *buf, size_t len,
+			  uint16_t seg)
+{
+	struct tx_batch *b = dev->txb;
+
+	if (!endpoint_is_set(to)) {
+		device_count_drop(dev, DROP_NO_ENDPOINT);
+		return;
+	}
+	if (b->n == TX_BATCH_MAX)
+		send_flush(dev); /* the slots in the arena stay valid: a flush never moves them */
+	b->msgs[b->n++] = (struct tx_msg){ .peer = p, .to = *to, .buf = buf, .len = len, .seg = seg };
+}
+
+/* Room for @bytes in the arena, flushing the batch if it is full. */
+static uint8_t *arena_take(struct device *dev, size_t bytes)
+{
+	struct tx_batch *b = dev->txb;
+	uint8_t *at;
+
+	if (b->used + bytes > SEND_ARENA_SIZE)
+		send_flush(dev);
+	at = b->arena + b->used;
+	b->used += bytes;
+	return at;
+}
+
+/* A handshake message or cookie reply, copied into the batch. */
+static void queue_copy(struct device *dev, struct peer *p, const struct endpoint *to, const void *msg, size_t len)
+{
+	uint8_t *at = arena_take(dev, len);
+
+	memcpy(at, msg, len);
+	queue_message(dev, p, to, at, len, 0);
+}
+
+/* --- handshakes ------------------------------------------------------- */
+
+void send_handshake_initiation(struct peer *p, bool is_retry)
+{
+	struct message_handshake_initiation m;
+	uint64_t now = clock_ms();
+
+	if (!is_retry)
+		p->handshake_attempts = 0;
+	/* At most one initiation per REKEY_TIMEOUT. */
+	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
+		return;
+	if (!endpoint_is_set(&p->endpoint))
+		return;
+	p->last_sent_handshake_ms = now;
+	if (!noise_handshake_create_initiation(&m, p))
+		return;
+	cookie_add_macs(p, &m, sizeof(m));
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	queue_copy(p->dev, p, &p->endpoint, &m, sizeof(m));
+	timers_handshake_initiated(p);
+	crypt_wipe(&m, sizeof(m));
+}
+
+void send_handshake_response(struct peer *p)
+{
+	struct message_handshake_response m;
+
+	p->last_sent_handshake_ms = clock_ms();
+	if (!noise_handshake_create_response(&m, p))
+		return;
+	cookie_add_macs(p, &m, sizeof(m));
+	if (!noise_handshake_begin_session(p))
+		return;
+	timers_session_derived(p);
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	queue_copy(p->dev, p, &p->endpoint, &m, sizeof(m));
+	crypt_wipe(&m, sizeof(m));
+}
+
+void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint32_t sender_index,
+			   const struct endpoint *from)
+{
+	struct message_handshake_cookie m;
+
+	cookie_message_create(dev, &m, msg, len, sender_index, &from->addr.sa);
+	queue_copy(dev, NULL, from, &m, sizeof(m));
+}
+
+/* --- 3. sealing --------------------------------------------------------- */
+
+/* A slot: the message header at its start, then the plaintext: for a data
+ * message the IP packet itself, for a ferry message the ferry header and
+ * its payload. A segment is laid out where its message will want it. */
+static size_t payload_offset(enum ferry_kind kind)
+{
+	return MESSAGE_DATA_HEADER_LEN + (kind == FERRY_KIND_ETHERNET ? FERRY_HEADER_LEN : 0);
+}
+
+/* The plaintext budget a message is padded up to, never past: the MTU for
+ * IP packets; for frames, the largest frame and the ferry header. */
+static size_t pad_budget(const struct device *dev, enum ferry_kind kind)
+{
+	return kind == FERRY_KIND_ETHERNET ? dev->mtu + FERRY_FRAME_OVERHEAD + FERRY_HEADER_LEN : dev->mtu;
+}
+
+/* The plaintext is padded to a multiple of 16, but never past @budget. */
+static size_t padded_len(size_t len, size_t budget)
+{
+	size_t padded = (len + MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(MESSAGE_PADDING_MULTIPLE - 1);
+
+	if (padded > budget)
+		padded = len > budget ? len : budget;
+	return padded;
+}
+
+/* The slot size for segments of up to @len payload bytes: the longest
+ * message they can become. */
+static size_t slot_size(const struct device *dev, enum ferry_kind kind, size_t len)
+{
+	size_t plain = payload_offset(kind) - MESSAGE_DATA_HEADER_LEN + len;
+
+	return MESSAGE_DATA_HEADER_LEN + padded_len(plain, pad_budget(dev, kind)) + NOISE_AUTHTAG_LEN;
+}
+
+static void ferry_header_write(uint8_t *plain, enum ferry_kind kind, uint8_t flags, size_t len)
+{
+	plain[0] = (uint8_t)kind;
+	plain[1] = flags;
+	plain[2] = (uint8_t)len;
+	plain[3] = (uint8_t)(len >> 8);
+}
+
+/* Compression = lz4: the LZ4 block of @len bytes at @src written to @dst
+ * (which may overlap @src: it goes through the batch's scratch) when it is
+ * at most @max bytes; its length, or 0 to send the bytes as they are. */
+static size_t compress_into(struct tx_batch *b, const uint8_t *src, size_t len, uint8_t *dst, size_t max)
+{
+	size_t zlen = max ? compress_packet(src, len, b->lz4, max) : 0;
+
+	if (zlen)
+		memcpy(dst, b->lz4, zlen);
+	return zlen;
+}
+
+/* Seal the segment of @len payload bytes in the slot at @slot with @kp:
+ * fill in the message header, pad, encrypt in place. A ferry message
+ * authenticates its header as associated data, so neither kind can be
+ * passed off as the other. Returns the message's length. */
+static size_t seal_slot(struct peer *p, struct keypair *kp, enum ferry_kind kind, uint8_t *slot, size_t len)
+{
+	uint8_t *plain = slot + MESSAGE_DATA_HEADER_LEN;
+	size_t plen = len, padded, zlen = 0;
+	bool ferry = kind == FERRY_KIND_ETHERNET;
+	uint64_t counter = kp->send_counter++;
+
+	if (kind == FERRY_KIND_IP && p->compress && len > FERRY_HEADER_LEN + 1) {
+		/* Worth it only if it saves more than the ferry header costs. */
+		zlen = compress_into(p->dev->txb, plain, len, plain + FERRY_HEADER_LEN, len - FERRY_HEADER_LEN - 1);
+		ferry = zlen > 0;
+	} else if (kind == FERRY_KIND_ETHERNET && p->compress && len > 1) {
+		zlen = compress_into(p->dev->txb, plain + FERRY_HEADER_LEN, len, plain + FERRY_HEADER_LEN, len - 1);
+	}
+	if (ferry) {
+		ferry_header_write(plain, kind, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
+		plen = FERRY_HEADER_LEN + (zlen ? zlen : len);
+	}
+	padded = padded_len(plen, pad_budget(p->dev, kind));
+	memset(plain + plen, 0, padded - plen);
+	le32_write(slot, ferry ? MESSAGE_FERRY_DATA : MESSAGE_DATA);
+	le32_write(slot + 4, kp->remote_index);
+	le64_write(slot + 8, counter);
+	crypt_aead_encrypt(plain, plain, padded, ferry ? slot : NULL, ferry ? MESSAGE_DATA_HEADER_LEN : 0, counter,
+			   kp->send_key);
+	return MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+}
+
+/* Queue the sealed messages of @n slots (@stride apart, @mlen[i] bytes
+ * each) for @p: a run of full-slot messages and the one after it go as one
+ * UDP GSO send (back to back, equal sizes but the last), as far as the
+ * kernel allows; anything else alone. */
+static void queue_sealed(struct device *dev, struct peer *p, uint8_t *slots, size_t stride, int n, const size_t *mlen)
+{
+	int max_run = dev->udp_gso && p->endpoint.kind == ENDPOINT_UDP ? (int)(UDP_GSO_MAX_BYTES / stride) : 1;
+	int start, end;
+
+	if (max_run > UDP_GSO_MAX_SEGS)
+		max_run = UDP_GSO_MAX_SEGS;
+	if (p->endpoint.kind == ENDPOINT_TCP)
+		max_run = OFFLOAD_MAX_SEGMENTS; /* one write either way */
+	if (max_run < 1)
+		max_run = 1;
+	for (start = 0; start < n; start = end) {
+		for (end = start + 1; end < n && end - start < max_run && mlen[end - 1] == stride; end++)
+			;
+		queue_message(dev, p, &p->endpoint, slots + (size_t)start * stride,
+			      (size_t)(end - 1 - start) * stride + mlen[end - 1],
+			      end - start > 1 ? (uint16_t)stride : 0);
+	}
+}
+
+/* Rekey when the session has carried too much or (for its initiator) lived
+ * too long. */
+static void keep_key_fresh(struct peer *p)
+{
+	struct keypair *kp = p->current;
+	uint64_t now = clock_ms();
+
+	if (kp && (kp->send_counter > REKEY_AFTER_MESSAGES ||
+		   (kp->i_am_initiator && now - kp->birth_ms > REKEY_AFTER_TIME_S * 1000ULL)))
+		send_handshake_initiation(p, false);
+}
+
+/* @p's current keypair if @n messages may go out on it now; NULL if they
+ * must wait in the staged queue (no session, packets already waiting, or
+ * the counter nearly spent). */
+static struct keypair *session_for(struct peer *p, int n)
+{
+	struct keypair *kp = p->current;
+
+	if (p->staged_count || !noise_keypair_usable(kp, clock_ms()) ||
+	    kp->send_counter + (uint64_t)n >= REJECT_AFTER_MESSAGES)
+		return NULL;
+	return kp;
+}
+
+/* --- 2. the key, and the one way out without one ------------------------- */
+
+/* @n segments of @kind in slots at @slots, @stride apart, payloads of
+ * @lens[i] bytes, for @p. */
+static void send_segments(struct device *dev, struct peer *p, enum ferry_kind kind, uint8_t *slots, size_t stride,
+			  int n, const size_t *lens)
+{
+	size_t mlen[OFFLOAD_MAX_SEGMENTS] = { 0 }; /* (all set before use; gcc cannot tell) */
+	struct keypair *kp = session_for(p, n);
+	bool any_data = false;
+	int i;
+
+	if (!kp)
+		goto out_nokey;
+	for (i = 0; i < n; i++) {
+		mlen[i] = seal_slot(p, kp, kind, slots + (size_t)i * stride, lens[i]);
+		any_data |= lens[i] > 0;
+	}
+	queue_sealed(dev, p, slots, stride, n, mlen);
+	dev->tx_packets += (uint64_t)n;
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	if (any_data)
+		timers_data_sent(p);
+	keep_key_fresh(p);
+	return;
+
+out_nokey:
+	/* They wait for a session (copied: the slots are reused); whatever
+	 * waits goes out once a handshake completes (send_staged_packets). */
+	for (i = 0; i < n; i++)
+		peer_stage(p, kind, slots + (size_t)i * stride + payload_offset(kind), lens[i]);
+	send_staged_packets(p);
+}
+
+void send_staged_packets(struct peer *p)
+{
+	struct device *dev = p->dev;
+	bool any = false, any_data = false;
+
+	if (!noise_keypair_usable(p->current, clock_ms())) {
+		send_handshake_initiation(p, false);
+		return;
+	}
+	while (p->staged_count) {
+		struct staged_packet *s = &p->staged[p->staged_head];
+		enum ferry_kind kind = (enum ferry_kind)s->kind;
+		size_t len = s->len, stride = slot_size(dev, kind, len), mlen;
+		uint8_t *slot;
+
+		if (p->current->send_counter >= REJECT_AFTER_MESSAGES) {
+			send_handshake_initiation(p, false);
+			break;
+		}
+		slot = arena_take(dev, stride);
+		memcpy(slot + payload_offset(kind), s->data, len);
+		peer_unstage_oldest(p);
+		mlen = seal_slot(p, p->current, kind, slot, len);
+		queue_sealed(dev, p, slot, stride, 1, &mlen);
+		dev->tx_packets++;
+		any = true;
+		any_data |= len > 0;
+	}
+	if (!any)
+		return;
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	if (any_data)
+		timers_data_sent(p);
+	keep_key_fresh(p);
+}
+
+void send_keepalive(struct peer *p)
+{
+	uint8_t *slot;
+
+	/* Anything waiting doubles as the keepalive. */
+	if (p->staged_count) {
+		send_staged_packets(p);
+		return;
+	}
+	slot = arena_take(p->dev, slot_size(p->dev, FERRY_KIND_IP, 0));
+	send_segments(p->dev, p, FERRY_KIND_IP, slot, slot_size(p->dev, FERRY_KIND_IP, 0), 1, (const size_t[]){ 0 });
+}
+
+/* --- 1. segments ------------------------------------------------------- */
 
 /* Header bytes in front of each segment's payload: the IP header and, for
  * a TSO/USO packet, the TCP or UDP header. 0 if the packet is malformed. */
@@ -312,68 +448,63 @@ static size_t segment_size(const struct virtio_net_hdr *vh, const uint8_t *pkt, 
 	return hl + vh->gso_size < len ? hl + vh->gso_size : len;
 }
 
-/* Largest UDP payload one GSO send may carry, and the kernel's segment cap. */
-#define UDP_GSO_MAX_BYTES 65000
-#define UDP_GSO_MAX_SEGS  64
-
-/* Queue @n encrypted messages of @stride bytes each at @msgs (the last one
- * @last_len bytes) for @p: as GSO runs when the socket can, else one by one. */
-static void queue_messages(struct device *dev, struct peer *p, uint8_t *msgs, int n, size_t stride, size_t last_len)
+/* Lay out the IP packet @ip (@len bytes, read with @vh) as segments in
+ * slots of the arena, each preceded by the @l2 bytes of @l2hdr (a frame's
+ * Ethernet header, TAP) and then sent to @p. */
+static void send_split(struct device *dev, struct peer *p, enum ferry_kind kind, const struct virtio_net_hdr *vh,
+		       const uint8_t *l2hdr, size_t l2, const uint8_t *ip, size_t len)
 {
-	struct tx_batch *b = dev->txb;
-	int per_send = dev->udp_gso ? (int)(UDP_GSO_MAX_BYTES / stride) : 1, i;
+	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen = segment_size(vh, ip, len), stride, off = payload_offset(kind), max;
+	uint8_t *slots;
+	int n, i;
 
-	if (p->endpoint.kind == ENDPOINT_TCP) {
-		struct iovec iov[OFFLOAD_MAX_SEGMENTS];
-		int k, dropped;
-
-		for (i = 0; i < n; i += k) {
-			size_t bytes = 0;
-
-			for (k = 0; k < n - i && k < OFFLOAD_MAX_SEGMENTS; k++) {
-				iov[k].iov_base = msgs + (size_t)(i + k) * stride;
-				iov[k].iov_len = i + k == n - 1 ? last_len : stride;
-				bytes += iov[k].iov_len;
-			}
-			dropped = tcp_sendv(dev, &p->endpoint, p, iov, (size_t)k);
-			if (dropped < 0)
-				dropped = k;
-			for (; dropped > 0; dropped--)
-				device_count_drop(dev, DROP_SEND_ERROR);
-			p->tx_bytes += bytes;
-		}
+	if (!seglen) {
+		device_count_drop(dev, DROP_BAD_INNER);
 		return;
 	}
-	if (per_send > UDP_GSO_MAX_SEGS)
-		per_send = UDP_GSO_MAX_SEGS;
-	if (per_send < 1)
-		per_send = 1;
-	for (i = 0; i < n; i += per_send) {
-		int k = n - i < per_send ? n - i : per_send;
-		size_t len = (size_t)(k - 1) * stride + (i + k == n ? last_len : stride);
-
-		while (!udp_tx_add(&b->udp, p, &p->endpoint.addr, msgs + (size_t)i * stride, len,
-				   k > 1 ? (uint16_t)stride : 0))
-			udp_tx_flush(dev, &b->udp);
+	stride = slot_size(dev, kind, l2 + seglen);
+	/* Room for as many segments as the packet can make (more than it
+	 * will: each carries headers too), then give back what is unused. */
+	max = vh->gso_type == VIRTIO_NET_HDR_GSO_NONE ? 1 : len / vh->gso_size + 1;
+	if (max > OFFLOAD_MAX_SEGMENTS)
+		max = OFFLOAD_MAX_SEGMENTS;
+	slots = arena_take(dev, max * stride);
+	n = offload_split(vh, ip, len, slots + off + l2, stride, lens, (int)max);
+	dev->txb->used -= (max - (size_t)(n > 0 ? n : 0)) * stride;
+	if (n <= 0) {
+		device_count_drop(dev, DROP_BAD_INNER);
+		return;
 	}
+	for (i = 0; i < n && l2; i++) {
+		memcpy(slots + (size_t)i * stride + off, l2hdr, l2);
+		lens[i] += l2;
+	}
+	send_segments(dev, p, kind, slots, stride, n, lens);
 }
 
-static void send_compressed_segments(struct device *dev, struct peer *p, struct keypair *kp, uint8_t *out, int n,
-				     size_t stride, const size_t *lens);
+/* Where an IP packet goes: its destination address and family. */
+static int inner_destination(const uint8_t *pkt, size_t len, int *family, const uint8_t **dst)
+{
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		*family = AF_INET;
+		*dst = pkt + 16;
+		return 0;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		*family = AF_INET6;
+		*dst = pkt + 24;
+		return 0;
+	}
+	return -1;
+}
 
-void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
+void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
 {
 	static const struct virtio_net_hdr plain = { 0 };
-	struct tx_batch *b = dev->txb;
-	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen, stride, last_len = 0;
 	const uint8_t *dst;
-	struct keypair *kp;
 	struct peer *p;
-	uint8_t *out;
-	int family, n, i;
+	int family;
 
-	if (!vh)
-		vh = &plain;
 	if (inner_destination(pkt, len, &family, &dst) < 0) {
 		device_count_drop(dev, DROP_BAD_INNER);
 		return;
@@ -387,120 +518,16 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, uint8_
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
-	seglen = segment_size(vh, pkt, len);
-	if (!seglen) {
-		device_count_drop(dev, DROP_BAD_INNER);
-		return;
-	}
-	/* Each message: data header, the segment padded, the tag. */
-	stride = MESSAGE_DATA_HEADER_LEN + padded_len(seglen, dev->mtu) + NOISE_AUTHTAG_LEN;
-	if (b->used + (size_t)OFFLOAD_MAX_SEGMENTS * stride > SEND_ARENA_SIZE)
-		send_flush(dev);
-	out = b->arena + b->used;
-	n = offload_split(vh, pkt, len, out + MESSAGE_DATA_HEADER_LEN, stride, lens, OFFLOAD_MAX_SEGMENTS);
-	if (n <= 0) {
-		device_count_drop(dev, DROP_BAD_INNER);
-		return;
-	}
-
-	kp = session_for(p, n);
-	if (!kp) {
-		/* No session yet: the segments wait in the peer's queue. */
-		for (i = 0; i < n; i++)
-			peer_stage_packet(p, out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN, lens[i]);
-		send_staged_packets(p);
-		return;
-	}
-	if (p->compress) {
-		send_compressed_segments(dev, p, kp, out, n, stride, lens);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		uint8_t *msg = out + (size_t)i * stride;
-		size_t padded = padded_len(lens[i], dev->mtu);
-
-		memset(msg + MESSAGE_DATA_HEADER_LEN + lens[i], 0, padded - lens[i]);
-		last_len = seal_message(msg, padded, kp, false);
-	}
-	b->used += (size_t)n * stride;
-	dev->tx_packets += (uint64_t)n;
-	queue_messages(dev, p, out, n, stride, last_len);
-	after_data_sent(p, true);
+	send_split(dev, p, FERRY_KIND_IP, vh ? vh : &plain, NULL, 0, pkt, len);
 }
 
-/* LZ4 output before it is copied over the plaintext it replaces (LZ4
- * cannot compress in place); one packet at a time. */
-static uint8_t lz4_scratch[65536];
-
-static void ferry_header_write(uint8_t *plain, enum ferry_kind kind, uint8_t flags, size_t len)
-{
-	plain[0] = (uint8_t)kind;
-	plain[1] = flags;
-	plain[2] = (uint8_t)len;
-	plain[3] = (uint8_t)(len >> 8);
-}
-
-/* Compression = lz4: each segment that shrinks by more than the ferry
- * header goes as a compressed ferry message; the others as plain data
- * messages. The segments sit at @out + i * @stride + MESSAGE_DATA_HEADER_LEN,
- * and a compressed one is smaller than its segment, so it fits the slot.
- * Messages of different sizes cannot share a GSO send: one each. */
-static void send_compressed_segments(struct device *dev, struct peer *p, struct keypair *kp, uint8_t *out, int n,
-				     size_t stride, const size_t *lens)
-{
-	uint8_t *z = lz4_scratch;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		uint8_t *msg = out + (size_t)i * stride, *plain = msg + MESSAGE_DATA_HEADER_LEN;
-		size_t plen = lens[i], zlen = 0, padded;
-
-		if (plen > FERRY_HEADER_LEN + 1)
-			zlen = compress_packet(plain, plen, z, plen - FERRY_HEADER_LEN - 1);
-		if (zlen) {
-			ferry_header_write(plain, FERRY_KIND_IP, FERRY_FLAG_LZ4, zlen);
-			memcpy(plain + FERRY_HEADER_LEN, z, zlen);
-			plen = FERRY_HEADER_LEN + zlen;
-		}
-		padded = padded_len(plen, dev->mtu);
-		memset(plain + plen, 0, padded - plen);
-		queue_messages(dev, p, msg, 1, stride, seal_message(msg, padded, kp, zlen > 0));
-	}
-	dev->txb->used += (size_t)n * stride;
-	dev->tx_packets += (uint64_t)n;
-	after_data_sent(p, true);
-}
-
-/* Compress the payload at @plain + FERRY_HEADER_LEN (@len bytes) in place
- * when it shrinks; write the ferry header. Returns the plaintext length. */
-static size_t ferry_finish_plaintext(struct peer *p, uint8_t *plain, enum ferry_kind kind, size_t len)
-{
-	uint8_t *z = lz4_scratch;
-	size_t zlen = p->compress && len > 1 ? compress_packet(plain + FERRY_HEADER_LEN, len, z, len - 1) : 0;
-
-	if (zlen)
-		memcpy(plain + FERRY_HEADER_LEN, z, zlen);
-	ferry_header_write(plain, kind, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
-	return FERRY_HEADER_LEN + (zlen ? zlen : len);
-}
-
-/* One frame to one peer, as ferry messages: a super-frame (TSO from a TAP
- * device with vnet_hdr) is split into frames of one segment each, every
- * one with a copy of the Ethernet header; each is laid out in the batch
- * arena, compressed if the peer wants it and it shrinks, encrypted and
- * queued (equal sizes go as one GSO send), or staged while the peer has no
- * session. */
+/* One frame to one peer: a super-frame (TSO from a TAP device with
+ * vnet_hdr, @vh) is split into frames of one segment each, every one with
+ * a copy of the Ethernet header (@l2 bytes); a plain frame is one segment. */
 static void send_frame_to(struct device *dev, struct peer *p, const struct virtio_net_hdr *vh, const uint8_t *frame,
 			  size_t len, size_t l2)
 {
-	struct tx_batch *b = dev->txb;
-	size_t budget = pad_budget(dev, true), lens[OFFLOAD_MAX_SEGMENTS], stride, seglen = len - l2, last_len = 0;
-	const size_t room = MESSAGE_DATA_HEADER_LEN + FERRY_HEADER_LEN;
-	struct virtio_net_hdr ip_vh;
-	struct keypair *kp;
-	bool equal = !p->compress;
-	uint8_t *out;
-	int n = 1, i;
+	struct virtio_net_hdr ip_vh = { 0 };
 
 	if (!endpoint_is_set(&p->endpoint)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
@@ -511,53 +538,8 @@ static void send_frame_to(struct device *dev, struct peer *p, const struct virti
 		ip_vh = *vh;
 		ip_vh.csum_start = (uint16_t)(vh->csum_start >= l2 ? vh->csum_start - l2 : 0);
 		ip_vh.hdr_len = (uint16_t)(vh->hdr_len >= l2 ? vh->hdr_len - l2 : 0);
-		seglen = segment_size(vh, frame + l2, len - l2);
-		if (!seglen) {
-			device_count_drop(dev, DROP_BAD_INNER);
-			return;
-		}
 	}
-	stride = MESSAGE_DATA_HEADER_LEN + padded_len(FERRY_HEADER_LEN + l2 + seglen, budget) + NOISE_AUTHTAG_LEN;
-	if (b->used + (size_t)OFFLOAD_MAX_SEGMENTS * stride > SEND_ARENA_SIZE)
-		send_flush(dev);
-	out = b->arena + b->used;
-	if (vh) {
-		n = offload_split(&ip_vh, frame + l2, len - l2, out + room + l2, stride, lens, OFFLOAD_MAX_SEGMENTS);
-		if (n <= 0) {
-			device_count_drop(dev, DROP_BAD_INNER);
-			return;
-		}
-		for (i = 0; i < n; i++)
-			memcpy(out + (size_t)i * stride + room, frame, l2);
-	} else {
-		memcpy(out + room, frame, len);
-		lens[0] = len - l2;
-	}
-	kp = session_for(p, n);
-	if (!kp) {
-		for (i = 0; i < n; i++) {
-			uint8_t *plain = out + (size_t)i * stride + MESSAGE_DATA_HEADER_LEN;
-
-			peer_stage_ferry(p, plain, ferry_finish_plaintext(p, plain, FERRY_KIND_ETHERNET, l2 + lens[i]));
-		}
-		send_staged_packets(p);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		uint8_t *msg = out + (size_t)i * stride, *plain = msg + MESSAGE_DATA_HEADER_LEN;
-		size_t plen = ferry_finish_plaintext(p, plain, FERRY_KIND_ETHERNET, l2 + lens[i]);
-		size_t padded = padded_len(plen, budget);
-
-		memset(plain + plen, 0, padded - plen);
-		last_len = seal_message(msg, padded, kp, true);
-		if (!equal)
-			queue_messages(dev, p, msg, 1, stride, last_len);
-	}
-	if (equal)
-		queue_messages(dev, p, out, n, stride, last_len);
-	b->used += (size_t)n * stride;
-	dev->tx_packets += (uint64_t)n;
-	after_data_sent(p, true);
+	send_split(dev, p, FERRY_KIND_ETHERNET, &ip_vh, frame, l2, frame + l2, len - l2);
 }
 
 void send_tap_frame(struct device *dev, const struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)

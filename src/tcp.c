@@ -13,8 +13,6 @@
 #include "device.h"
 #include "log.h"
 #include "peer.h"
-#include "receive.h"
-#include "send.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -52,6 +50,8 @@ struct tcp_transport {
 	struct tcp_conn *slot[TCP_MAX_CONNS];
 	uint64_t generation;
 	unsigned int n_conns, max_conns;
+	/* What one read of a connection delivers from, until batch_done. */
+	uint8_t scratch[TCPFRAME_SCRATCH_SIZE];
 };
 
 /* The longest message a connection accepts, a constant of the protocol
@@ -350,22 +350,22 @@ static int deliver(void *ctx, uint8_t *msg, size_t len)
 	struct tcp_conn *c = ctx;
 	struct endpoint from = { .kind = ENDPOINT_TCP, .conn = c->handle, .addr = c->remote };
 
-	receive_packet(c->dev, msg, len, &from);
+	c->dev->receiver->message(c->dev, msg, len, &from);
 	/* A failed reply on this connection closed it: stop reading it. */
 	return c->broken ? -EPIPE : 0;
 }
 
 static void conn_readable(struct tcp_conn *c)
 {
-	static uint8_t scratch[TCPFRAME_SCRATCH_SIZE];
 	struct device *dev = c->dev;
+	struct tcp_transport *t = dev->tcp;
 	ssize_t r;
 
 	c->reading = true;
-	r = tcpframe_read(&c->rx, c->fd, scratch, sizeof(scratch), deliver, c);
-	/* Delivered messages live in scratch: write and send them now. */
-	receive_flush(dev);
-	send_flush(dev);
+	r = tcpframe_read(&c->rx, c->fd, t->scratch, sizeof(t->scratch), deliver, c);
+	/* Delivered messages live in scratch: the receiver is done with them
+	 * before the next read. */
+	dev->receiver->batch_done(dev);
 	c->reading = false;
 	if (c->broken) {
 		conn_free(c);
@@ -512,7 +512,9 @@ static int conn_sendv(struct tcp_conn *c, const struct iovec *msgs, size_t n)
 	return r;
 }
 
-int tcp_sendv(struct device *dev, struct endpoint *ep, struct peer *dial, const struct iovec *msgs, size_t n)
+/* The connection messages to @ep go on; for a peer with Transport = tcp
+ * whose connection is gone, a new one, which @ep names from then on. */
+static struct tcp_conn *conn_for(struct device *dev, struct endpoint *ep, struct peer *dial)
 {
 	struct tcp_conn *c = conn_get(dev, ep->conn);
 
@@ -523,7 +525,59 @@ int tcp_sendv(struct device *dev, struct endpoint *ep, struct peer *dial, const 
 			ep->addr = c->remote;
 		}
 	}
-	return c ? conn_sendv(c, msgs, n) : -ENOTCONN;
+	return c;
+}
+
+static size_t messages_in(const struct tx_msg *m)
+{
+	return m->seg ? (m->len + m->seg - 1) / m->seg : 1;
+}
+
+/* Add @m's messages (one, or each of a run) to @iov at @k. */
+static size_t add_iovecs(struct iovec *iov, size_t k, const struct tx_msg *m)
+{
+	size_t seg = m->seg ? m->seg : m->len, off;
+
+	for (off = 0; off < m->len; off += seg, k++) {
+		iov[k].iov_base = m->buf + off;
+		iov[k].iov_len = m->len - off < seg ? m->len - off : seg;
+	}
+	return k;
+}
+
+static bool same_destination(const struct tx_msg *a, const struct tx_msg *b)
+{
+	return a->peer == b->peer && (a->peer || a->to.conn == b->to.conn);
+}
+
+void tcp_send(struct device *dev, struct tx_msg *m, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		/* A peer's messages follow its endpoint (a reconnect updates
+		 * it); a cookie reply goes where its message came from. */
+		struct peer *p = m[i].peer;
+		struct endpoint *ep = p && p->endpoint.kind == ENDPOINT_TCP ? &p->endpoint : &m[i].to;
+		struct tcp_conn *c = conn_for(dev, ep, p);
+		struct iovec iov[TCP_SEND_MAX];
+		size_t k = 0, bytes = 0, j;
+		int first = i, dropped;
+
+		/* This destination's messages that follow, in one write. */
+		do {
+			k = add_iovecs(iov, k, &m[i]);
+			bytes += m[i].len;
+			i++;
+		} while (i < n && same_destination(&m[i], &m[first]) && k + messages_in(&m[i]) <= TCP_SEND_MAX);
+		dropped = c ? conn_sendv(c, iov, k) : -ENOTCONN;
+		if (dropped < 0)
+			dropped = (int)k;
+		for (j = 0; j < (size_t)dropped; j++)
+			device_count_drop(dev, DROP_SEND_ERROR);
+		if (!dropped && p)
+			p->tx_bytes += bytes;
+	}
 }
 
 bool tcp_authenticated(struct device *dev, const struct endpoint *ep, struct peer *p)

@@ -49,6 +49,8 @@ struct peer;
 #define TCP_UNBOUND_TIMEOUT_MS	   10000
 #define TCP_IDLE_TIMEOUT_MS	   300000
 #define TCP_ACCEPT_PAUSE_MS	   1000
+/* The most messages one write gathers. */
+#define TCP_SEND_MAX 256
 /* The largest MTU the TCP transport carries (jumbo frames): the longest
  * message is fixed by it, whatever each side's MTU. */
 #define TCP_MAX_MTU 9216
@@ -62,12 +64,12 @@ struct tcp_stats {
 int tcp_listen(struct device *dev, uint16_t port);
 /* Is @fd one of the device's TCP sockets? Then handle its events. */
 bool tcp_handle_event(struct device *dev, int fd, uint32_t events);
-/* Send @n messages to @ep, which must be an ENDPOINT_TCP endpoint. When its
- * connection is gone and @dial is a peer with Transport = tcp, a new one is
- * dialled (its backoff permitting) and @ep names it from then on. Returns
- * how many messages were dropped (queue full), or a negative errno: all
- * dropped (-ENOTCONN: no connection). */
-int tcp_sendv(struct device *dev, struct endpoint *ep, struct peer *dial, const struct iovec *msgs, size_t n);
+/* Send @n messages to TCP endpoints, each on its connection; those for one
+ * connection that follow each other in one write. A peer with Transport =
+ * tcp whose connection is gone gets a new one (its backoff permitting),
+ * which its endpoint names from then on. A message that cannot be sent (no
+ * connection, queue full) is counted as a send error. */
+void tcp_send(struct device *dev, struct tx_msg *m, int n);
 /* A message that came in on @ep authenticated as @p: bind the connection
  * to @p. Returns false if the connection has closed since (then @ep must
  * not become @p's endpoint). */

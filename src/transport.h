@@ -1,4 +1,7 @@
-/* transport.h - where a message comes from and where one goes: an endpoint.
+/* transport.h - where a message comes from and where one goes (an
+ * endpoint), and the small interface that udp.c and tcp.c both implement:
+ * send a batch of messages to their endpoints, and hand received messages
+ * over with the endpoint each came from.
  *
  * Every received message carries the endpoint it arrived on; a peer keeps
  * the endpoint of its latest authenticated message (roaming, whitepaper
@@ -13,7 +16,11 @@
 #include "conf.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct device;
+struct peer;
 
 enum endpoint_kind {
 	ENDPOINT_NONE, /* not known yet: nothing can be sent */
@@ -42,5 +49,26 @@ static inline void endpoint_set_udp(struct endpoint *e, const union conf_endpoin
 	e->conn = 0;
 	e->addr = *addr;
 }
+
+/* One message to send, or for UDP a run of messages of @seg bytes each
+ * laid out back to back (the last may be shorter), sent as one GSO
+ * datagram train. The buffer belongs to the sender (send.c's arena) until
+ * the batch is flushed. */
+struct tx_msg {
+	struct peer *peer; /* whose byte counter it counts on; over TCP, whose connection (NULL: a cookie reply) */
+	struct endpoint to;
+	uint8_t *buf;
+	size_t len;
+	uint16_t seg; /* 0: a single message */
+};
+
+/* How a transport hands received messages over (receive.c): each message,
+ * in a buffer the receiver may change (decrypt in place) and keep pointing
+ * into until batch_done; then batch_done, before the transport reuses the
+ * buffers of the batch. */
+struct transport_receiver {
+	void (*message)(struct device *dev, uint8_t *msg, size_t len, const struct endpoint *from);
+	void (*batch_done)(struct device *dev);
+};
 
 #endif

@@ -129,99 +129,72 @@ int udp_set_fwmark(struct device *dev, uint32_t mark)
 	return 0;
 }
 
-int udp_send(struct device *dev, const union conf_endpoint *to, const void *buf, size_t len)
+static int fd_for(const struct device *dev, const union conf_endpoint *to)
 {
-	int fd = to->sa.sa_family == AF_INET6 ? dev->udp6 : dev->udp4;
-	socklen_t alen = to->sa.sa_family == AF_INET6 ? sizeof(to->in6) : sizeof(to->in4);
-
-	if (fd < 0)
-		return -EAFNOSUPPORT;
-	if (sendto(fd, buf, len, 0, &to->sa, alen) < 0)
-		return -errno;
-	return 0;
+	return to->sa.sa_family == AF_INET6 ? dev->udp6 : dev->udp4;
 }
 
-ssize_t udp_recv(int fd, void *buf, size_t size, union conf_endpoint *from)
+static socklen_t addr_len(const union conf_endpoint *to)
 {
-	socklen_t alen = sizeof(*from);
-	ssize_t n;
-
-	memset(from, 0, sizeof(*from));
-	n = recvfrom(fd, buf, size, 0, &from->sa, &alen);
-	if (n < 0)
-		return -errno;
-	/* An IPv4-mapped source on the IPv6 socket cannot happen (V6ONLY). */
-	return n;
+	return to->sa.sa_family == AF_INET6 ? sizeof(to->in6) : sizeof(to->in4);
 }
 
-bool udp_tx_add(struct udp_tx *tx, struct peer *p, const union conf_endpoint *to, void *buf, size_t len,
-		uint16_t gso_size)
+static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 {
-	int i = tx->n;
+	struct msghdr *h = &tx->msgs[i].msg_hdr;
 
-	if (i == UDP_TX_MAX)
-		return false;
-	tx->iov[i].iov_base = buf;
-	tx->iov[i].iov_len = len;
-	tx->dst[i] = *to;
-	tx->gso[i] = gso_size && len > gso_size ? gso_size : 0;
-	tx->peer[i] = p;
-	tx->n++;
-	return true;
-}
-
-static void fill_msghdr(struct udp_tx *tx, int i)
-{
-	struct msghdr *m = &tx->msgs[i].msg_hdr;
-
-	memset(m, 0, sizeof(*m));
-	m->msg_name = &tx->dst[i];
-	m->msg_namelen = tx->dst[i].sa.sa_family == AF_INET6 ? sizeof(tx->dst[i].in6) : sizeof(tx->dst[i].in4);
-	m->msg_iov = &tx->iov[i];
-	m->msg_iovlen = 1;
-	if (tx->gso[i]) {
+	memset(h, 0, sizeof(*h));
+	tx->iov[i].iov_base = m->buf;
+	tx->iov[i].iov_len = m->len;
+	h->msg_name = &m->to.addr;
+	h->msg_namelen = addr_len(&m->to.addr);
+	h->msg_iov = &tx->iov[i];
+	h->msg_iovlen = 1;
+	if (m->seg && m->len > m->seg) {
 		struct cmsghdr *c;
 
-		m->msg_control = tx->cmsg[i].buf;
-		m->msg_controllen = sizeof(tx->cmsg[i].buf);
-		c = CMSG_FIRSTHDR(m);
+		h->msg_control = tx->cmsg[i].buf;
+		h->msg_controllen = sizeof(tx->cmsg[i].buf);
+		c = CMSG_FIRSTHDR(h);
 		c->cmsg_level = SOL_UDP;
 		c->cmsg_type = UDP_SEGMENT;
 		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-		memcpy(CMSG_DATA(c), &tx->gso[i], sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &m->seg, sizeof(uint16_t));
 	}
 }
 
-/* Send a GSO entry as separate datagrams: the fallback when the kernel
+/* A GSO run sent as separate datagrams: the fallback when the kernel
  * refuses segmentation offload at run time. */
-static void send_unsegmented(struct device *dev, struct udp_tx *tx, int i)
+static void send_unsegmented(struct device *dev, int fd, struct tx_msg *m)
 {
-	uint8_t *b = tx->iov[i].iov_base;
-	size_t left = tx->iov[i].iov_len, seg = tx->gso[i];
+	uint8_t *b = m->buf;
+	size_t left = m->len;
 
 	while (left) {
-		size_t n = left < seg ? left : seg;
+		size_t n = left < m->seg ? left : m->seg;
 
-		if (udp_send(dev, &tx->dst[i], b, n) < 0)
+		if (sendto(fd, b, n, 0, &m->to.addr.sa, addr_len(&m->to.addr)) < 0)
 			device_count_drop(dev, DROP_SEND_ERROR);
+		else if (m->peer)
+			m->peer->tx_bytes += n;
 		b += n;
 		left -= n;
 	}
 }
 
-void udp_tx_flush(struct device *dev, struct udp_tx *tx)
+void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n)
 {
 	int start = 0, i;
 
-	for (i = 0; i < tx->n; i++)
-		fill_msghdr(tx, i);
+	for (i = 0; i < n; i++)
+		fill_msghdr(tx, i, &m[i]);
 	/* One sendmmsg per run of messages for the same socket. */
-	while (start < tx->n) {
-		int family = tx->dst[start].sa.sa_family, end = start, fd, sent;
+	while (start < n) {
+		int family = m[start].to.addr.sa.sa_family, end = start, fd, sent;
 
-		while (end < tx->n && tx->dst[end].sa.sa_family == family)
+		while (end < n && m[end].to.addr.sa.sa_family == family)
 			end++;
-		fd = family == AF_INET6 ? dev->udp6 : dev->udp4;
+		fd = fd_for(dev, &m[start].to.addr);
 		while (start < end) {
 			sent = fd < 0 ? -1 : sendmmsg(fd, &tx->msgs[start], (unsigned int)(end - start), 0);
 			if (sent <= 0) {
@@ -232,13 +205,14 @@ void udp_tx_flush(struct device *dev, struct udp_tx *tx)
 					if (poll(&pfd, 1, 100) > 0)
 						continue;
 				}
-				if (sent < 0 && (errno == EIO || errno == EINVAL) && tx->gso[start]) {
+				if (sent < 0 && (errno == EIO || errno == EINVAL) &&
+				    tx->msgs[start].msg_hdr.msg_controllen) {
 					/* Some kernels and NICs refuse UDP GSO only under load:
 					 * stop using it, once, and send this one plainly. */
 					log_warn("%s: UDP segmentation offload failed (%s); turning it off", dev->name,
 						 strerror(errno));
 					dev->udp_gso = false;
-					send_unsegmented(dev, tx, start);
+					send_unsegmented(dev, fd, &m[start]);
 				} else {
 					device_count_drop(dev, DROP_SEND_ERROR);
 				}
@@ -246,12 +220,11 @@ void udp_tx_flush(struct device *dev, struct udp_tx *tx)
 				continue;
 			}
 			for (i = start; i < start + sent; i++)
-				if (tx->peer[i])
-					tx->peer[i]->tx_bytes += tx->iov[i].iov_len;
+				if (m[i].peer)
+					m[i].peer->tx_bytes += m[i].len;
 			start += sent;
 		}
 	}
-	tx->n = 0;
 }
 
 int udp_rx_init(struct udp_rx *rx)
@@ -276,7 +249,7 @@ void udp_rx_free(struct udp_rx *rx)
 	memset(rx, 0, sizeof(*rx));
 }
 
-int udp_rx_recv(int fd, struct udp_rx *rx)
+static int rx_recv(int fd, struct udp_rx *rx)
 {
 	int i, n;
 
@@ -313,4 +286,27 @@ int udp_rx_recv(int fd, struct udp_rx *rx)
 		}
 	}
 	return n;
+}
+
+void udp_readable(struct device *dev, int fd, struct udp_rx *rx, const struct transport_receiver *r, int max_batches)
+{
+	while (max_batches--) {
+		int n = rx_recv(fd, rx), i;
+
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			uint8_t *b = rx->bufs[i];
+			size_t len = rx->msgs[i].msg_len, seg = rx->gso[i];
+
+			/* With UDP GRO, one buffer holds datagrams of seg bytes each. */
+			if (!seg || seg >= len) {
+				r->message(dev, b, len, &rx->src[i]);
+				continue;
+			}
+			for (size_t off = 0; off < len; off += seg)
+				r->message(dev, b + off, len - off < seg ? len - off : seg, &rx->src[i]);
+		}
+		r->batch_done(dev);
+	}
 }

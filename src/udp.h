@@ -17,34 +17,32 @@
 int udp_open(struct device *dev, uint16_t port);
 void udp_close(struct device *dev);
 int udp_set_fwmark(struct device *dev, uint32_t mark);
-int udp_send(struct device *dev, const union conf_endpoint *to, const void *buf, size_t len);
-ssize_t udp_recv(int fd, void *buf, size_t size, union conf_endpoint *from);
+/* Is a socket open (one family may be missing)? */
+static inline bool udp_is_open(const struct device *dev)
+{
+	return dev->udp4 >= 0 || dev->udp6 >= 0;
+}
 
-/* Batched sending: messages are queued, then sent with one sendmmsg per
- * socket. A queued entry may be a run of datagrams of @gso_size bytes each
- * (the last may be shorter), sent as one UDP_SEGMENT (GSO) message; the
- * buffers must stay untouched until udp_tx_flush() returns. */
+/* Sending: room for the system call's view of one batch of messages. */
 #define UDP_TX_MAX 64
 struct udp_tx {
 	struct mmsghdr msgs[UDP_TX_MAX];
 	struct iovec iov[UDP_TX_MAX];
-	union conf_endpoint dst[UDP_TX_MAX];
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} cmsg[UDP_TX_MAX];
-	uint16_t gso[UDP_TX_MAX];
-	struct peer *peer[UDP_TX_MAX]; /* for byte counters */
-	int n;
 };
 
-/* Queue; returns false when the batch is full (flush, then queue again). */
-bool udp_tx_add(struct udp_tx *tx, struct peer *p, const union conf_endpoint *to, void *buf, size_t len,
-		uint16_t gso_size);
-void udp_tx_flush(struct device *dev, struct udp_tx *tx);
+/* Send @n (at most UDP_TX_MAX) messages to UDP endpoints: one sendmmsg per
+ * run of one address family, a run of @seg-sized messages as one UDP GSO
+ * send (or one by one when the kernel refuses GSO, which then stays off).
+ * Counts the bytes sent on each message's peer; a message that cannot be
+ * sent is counted as a send error. */
+void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n);
 
-/* Batched receiving with recvmmsg; with UDP_GRO on, one buffer may hold
- * several datagrams of gso[i] bytes each (the last may be shorter). */
+/* Receiving: recvmmsg into UDP_RX_MAX buffers; with UDP_GRO on, one buffer
+ * may hold several datagrams of gso[i] bytes each (the last may be shorter). */
 #define UDP_RX_MAX 16
 #define UDP_RX_BUF 65536
 struct udp_rx {
@@ -61,7 +59,9 @@ struct udp_rx {
 
 int udp_rx_init(struct udp_rx *rx);
 void udp_rx_free(struct udp_rx *rx);
-/* Receive up to UDP_RX_MAX buffers; returns how many, 0 when none, -errno. */
-int udp_rx_recv(int fd, struct udp_rx *rx);
+/* @fd is readable: receive up to @max_batches batches, handing each
+ * datagram to @r with its endpoint, and ending each batch with
+ * r->batch_done before the buffers are reused. */
+void udp_readable(struct device *dev, int fd, struct udp_rx *rx, const struct transport_receiver *r, int max_batches);
 
 #endif

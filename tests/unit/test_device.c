@@ -132,7 +132,7 @@ static void stage(struct peer *p, uint8_t tag, size_t len)
 	uint8_t pkt[64];
 
 	memset(pkt, tag, sizeof(pkt));
-	peer_stage_packet(p, pkt, len);
+	peer_stage(p, FERRY_KIND_IP, pkt, len);
 }
 
 static void staged_packets_wait_in_order_then_the_ring_goes(void **state)
@@ -170,6 +170,7 @@ static void staged_packets_wait_in_order_then_the_ring_goes(void **state)
 	assert_int_equal(pa->staged_count, 0);
 	assert_null(pa->staged);
 	assert_int_equal(pa->current->send_counter, counter + 3);
+	send_flush(&p->a);
 	assert_int_equal(p->a.drops[DROP_SEND_ERROR], 3); /* no socket here */
 
 	/* A keepalive with a session needs no queue at all. */
