@@ -10,14 +10,18 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "noise.h"
+#include "peer.h"
 
 #include <netinet/in.h>
 #include <string.h>
 
-void cookie_checker_init(struct device *dev)
+void cookie_checker_init(struct cookie_checker *c, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	crypt_hash(dev->checker.mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), dev->public_key, NOISE_PUBLIC_KEY_LEN);
-	crypt_hash(dev->checker.cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), dev->public_key, NOISE_PUBLIC_KEY_LEN);
+	crypt_random(c->secret, sizeof(c->secret));
+	c->secret_birth_ms = clock_ms();
+	crypt_hash(c->mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), public_key, NOISE_PUBLIC_KEY_LEN);
+	crypt_hash(c->cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), public_key, NOISE_PUBLIC_KEY_LEN);
 }
 
 static size_t mac1_offset(size_t len)
@@ -50,18 +54,18 @@ static size_t source_bytes(const struct sockaddr *src, uint8_t out[18])
 	return 0;
 }
 
-static void make_cookie(struct device *dev, uint8_t cookie[COOKIE_LEN], const struct sockaddr *src)
+static void make_cookie(struct cookie_checker *c, uint8_t cookie[COOKIE_LEN], const struct sockaddr *src)
 {
 	uint64_t now = clock_ms();
 	uint8_t b[18];
 	size_t n;
 
-	if (!dev->checker.secret_birth_ms || now - dev->checker.secret_birth_ms > COOKIE_SECRET_MAX_AGE_S * 1000ULL) {
-		crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
-		dev->checker.secret_birth_ms = now;
+	if (!c->secret_birth_ms || now - c->secret_birth_ms > COOKIE_SECRET_MAX_AGE_S * 1000ULL) {
+		crypt_random(c->secret, sizeof(c->secret));
+		c->secret_birth_ms = now;
 	}
 	n = source_bytes(src, b);
-	crypt_mac(cookie, dev->checker.secret, sizeof(dev->checker.secret), b, n);
+	crypt_mac(cookie, c->secret, sizeof(c->secret), b, n);
 }
 
 void cookie_add_macs(struct peer *p, void *msg, size_t len)
@@ -79,22 +83,22 @@ void cookie_add_macs(struct peer *p, void *msg, size_t len)
 		memset(macs->mac2, 0, COOKIE_LEN);
 }
 
-enum cookie_mac_state cookie_validate(struct device *dev, const void *msg, size_t len, const struct sockaddr *src)
+enum cookie_mac_state cookie_validate(struct cookie_checker *c, const void *msg, size_t len, const struct sockaddr *src)
 {
 	const struct message_macs *macs = (const struct message_macs *)((const uint8_t *)msg + mac1_offset(len));
 	uint8_t computed[COOKIE_LEN], cookie[COOKIE_LEN];
 
-	crypt_mac(computed, dev->checker.mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
+	crypt_mac(computed, c->mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
 	if (!crypt_equal(computed, macs->mac1, COOKIE_LEN))
 		return COOKIE_INVALID_MAC1;
-	make_cookie(dev, cookie, src);
+	make_cookie(c, cookie, src);
 	crypt_mac(computed, cookie, COOKIE_LEN, msg, mac2_offset(len));
 	if (!crypt_equal(computed, macs->mac2, COOKIE_LEN))
 		return COOKIE_VALID_MAC1_NO_COOKIE;
 	return COOKIE_VALID_MAC1_AND_COOKIE;
 }
 
-void cookie_message_create(struct device *dev, struct message_handshake_cookie *out, const void *msg, size_t len,
+void cookie_message_create(struct cookie_checker *c, struct message_handshake_cookie *out, const void *msg, size_t len,
 			   uint32_t sender_index, const struct sockaddr *src)
 {
 	const struct message_macs *macs = (const struct message_macs *)((const uint8_t *)msg + mac1_offset(len));
@@ -104,22 +108,22 @@ void cookie_message_create(struct device *dev, struct message_handshake_cookie *
 	le32_write(&out->header.type, MESSAGE_HANDSHAKE_COOKIE);
 	le32_write(&out->receiver_index, sender_index);
 	crypt_random(out->nonce, COOKIE_NONCE_LEN);
-	make_cookie(dev, cookie, src);
+	make_cookie(c, cookie, src);
 	/* The MAC1 of the message being answered is the additional data: the
 	 * reply is useless to anyone who did not send that message. */
 	crypt_xaead_encrypt(out->encrypted_cookie, cookie, COOKIE_LEN, macs->mac1, COOKIE_LEN, out->nonce,
-			    dev->checker.cookie_key);
+			    c->cookie_key);
 }
 
-bool cookie_message_consume(struct device *dev, const struct message_handshake_cookie *m)
+bool cookie_message_consume(struct noise_local *l, const struct message_handshake_cookie *m)
 {
 	uint32_t index = le32_read(&m->receiver_index);
-	struct index_entry *e = index_lookup(dev, index, INDEX_HANDSHAKE);
+	struct index_entry *e = index_lookup(l, index, INDEX_HANDSHAKE);
 	uint8_t cookie[COOKIE_LEN];
 	struct peer *p;
 
 	if (!e)
-		e = index_lookup(dev, index, INDEX_KEYPAIR);
+		e = index_lookup(l, index, INDEX_KEYPAIR);
 	if (!e)
 		return false;
 	p = e->peer;

@@ -84,8 +84,7 @@ int device_init(struct device *dev, const char *name)
 	dev->ratelimiter = ratelimiter_new();
 	if (!dev->aips || !dev->ratelimiter)
 		return -ENOMEM;
-	crypt_random(dev->checker.secret, sizeof(dev->checker.secret));
-	dev->checker.secret_birth_ms = clock_ms();
+	cookie_checker_init(&dev->checker, dev->local.public_key);
 	device_read_offload_switches(dev);
 	if (send_batch_init(dev) < 0 || receive_batch_init(dev) < 0)
 		return -ENOMEM;
@@ -164,13 +163,13 @@ void device_destroy(struct device *dev)
 	if (dev->timerfd >= 0)
 		close(dev->timerfd);
 	allowedips_free(dev->aips);
-	free(dev->peer_hash);
-	free(dev->index_hash);
+	free(dev->local.peer_hash);
+	free(dev->local.index_hash);
 	timers_free(dev);
 	ratelimiter_free(dev->ratelimiter);
 	send_batch_free(dev);
 	receive_batch_free(dev);
-	crypt_wipe(dev->private_key, sizeof(dev->private_key));
+	crypt_wipe(&dev->local, sizeof(dev->local));
 	crypt_wipe(&dev->checker, sizeof(dev->checker));
 }
 
@@ -182,21 +181,23 @@ void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_K
 	 * of an unchanged file sends it: nothing to do, as in the kernel and
 	 * wireguard-go. Going on would cut every session and redo one X25519
 	 * per peer. */
-	if (crypt_equal(key, dev->private_key, NOISE_PUBLIC_KEY_LEN))
+	struct noise_local *l = &dev->local;
+
+	if (crypt_equal(key, l->private_key, NOISE_PUBLIC_KEY_LEN))
 		return;
-	dev->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
-	if (dev->has_private_key) {
-		memcpy(dev->private_key, key, NOISE_PUBLIC_KEY_LEN);
-		crypt_public_key(dev->public_key, dev->private_key);
+	l->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
+	if (l->has_private_key) {
+		memcpy(l->private_key, key, NOISE_PUBLIC_KEY_LEN);
+		crypt_public_key(l->public_key, l->private_key);
 	} else {
-		crypt_wipe(dev->private_key, sizeof(dev->private_key));
-		memset(dev->public_key, 0, sizeof(dev->public_key));
+		crypt_wipe(l->private_key, sizeof(l->private_key));
+		memset(l->public_key, 0, sizeof(l->public_key));
 	}
-	cookie_checker_init(dev);
+	cookie_checker_init(&dev->checker, l->public_key);
 	for (p = dev->peers_head; p; p = n) {
 		n = p->list_next;
 		/* A peer with our own public key cannot be talked to (as wg). */
-		if (dev->has_private_key && !memcmp(p->public_key, dev->public_key, NOISE_PUBLIC_KEY_LEN)) {
+		if (dev->local.has_private_key && !memcmp(p->public_key, dev->local.public_key, NOISE_PUBLIC_KEY_LEN)) {
 			peer_remove(p);
 			continue;
 		}
@@ -208,7 +209,7 @@ void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_K
 
 static int apply_peer(struct device *dev, const struct conf_peer *cp)
 {
-	struct peer *p = peer_lookup(dev, cp->public_key);
+	struct peer *p = peer_lookup(&dev->local, cp->public_key);
 	size_t i;
 
 	if (cp->flags & CONF_PEER_REMOVE) {
@@ -219,7 +220,7 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 	if (!p) {
 		if (cp->flags & CONF_PEER_UPDATE_ONLY)
 			return 0;
-		if (dev->has_private_key && !memcmp(cp->public_key, dev->public_key, NOISE_PUBLIC_KEY_LEN))
+		if (dev->local.has_private_key && !memcmp(cp->public_key, dev->local.public_key, NOISE_PUBLIC_KEY_LEN))
 			return 0;
 		p = peer_create(dev, cp->public_key);
 		if (!p)

@@ -5,7 +5,9 @@
 
 #include "allowedips.h"
 #include "conf.h"
+#include "cookie.h"
 #include "messages.h"
+#include "noise.h"
 #include "peer.h"
 #include "tun.h"
 
@@ -50,13 +52,6 @@ enum drop_reason {
 
 extern const char *const drop_reason_name[DROP_MAX];
 
-struct cookie_checker {
-	uint8_t secret[CRYPT_HASH_LEN];
-	uint64_t secret_birth_ms;
-	uint8_t mac1_key[CRYPT_KEY_LEN];   /* HASH(LABEL_MAC1 || our public key) */
-	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || our public key) */
-};
-
 struct tx_batch;
 struct rx_batch;
 struct tcp_transport;
@@ -79,10 +74,8 @@ struct device {
 	bool forward_link_local;  /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
 	uint64_t housekeeping_ms; /* MAC ageing and TCP timeouts, once a second */
 
-	bool has_private_key;
-	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
-	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
-	struct cookie_checker checker;
+	struct noise_local local;      /* our keys; peers by key, sessions by index */
+	struct cookie_checker checker; /* MAC1 and cookies for what comes to us */
 
 	/* Offloads: wanted (not switched off) and in use (the kernel agreed). */
 	bool want_vnet_hdr, want_udp_gso, want_udp_gro;
@@ -97,11 +90,7 @@ struct device {
 	int udp4, udp6;
 
 	struct allowedips *aips;
-	struct peer **peer_hash;
-	size_t peer_hash_size, n_peers;
-	struct peer *peers_head, *peers_tail;
-	struct index_entry **index_hash;
-	size_t index_hash_size, n_indices;
+	struct peer *peers_head, *peers_tail; /* in configuration order */
 	/* Peers with armed timers: a binary min-heap on due (timers.c), with
 	 * room for every peer so that arming a timer never allocates. */
 	struct timer_entry *timerq;

@@ -113,7 +113,7 @@ void noise_handshake_clear(struct peer *p)
 	uint8_t timestamp[NOISE_TIMESTAMP_LEN];
 	uint64_t last = p->hs.last_initiation_consumption_ms;
 
-	index_remove(p->dev, &p->hs.entry);
+	index_remove(p->local, &p->hs.entry);
 	/* The replay protection outlives the handshake itself. */
 	memcpy(timestamp, p->hs.latest_timestamp, sizeof(timestamp));
 	crypt_wipe(&p->hs, sizeof(p->hs));
@@ -124,12 +124,12 @@ void noise_handshake_clear(struct peer *p)
 
 bool noise_handshake_create_initiation(struct message_handshake_initiation *m, struct peer *p)
 {
-	struct device *dev = p->dev;
+	struct noise_local *l = p->local;
 	struct handshake *hs = &p->hs;
 	uint8_t key[CRYPT_KEY_LEN], ephemeral_public[NOISE_PUBLIC_KEY_LEN], timestamp[NOISE_TIMESTAMP_LEN];
 	bool ok = false;
 
-	if (!dev->has_private_key || !p->static_static_ok)
+	if (!l->has_private_key || !p->static_static_ok)
 		return false;
 	noise_handshake_clear(p);
 	memset(m, 0, sizeof(*m));
@@ -144,14 +144,14 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *m, s
 	if (!mix_dh(hs->chaining_key, key, hs->ephemeral_private, p->public_key))
 		goto out;
 	/* s */
-	encrypt_and_hash(m->encrypted_static, dev->public_key, NOISE_PUBLIC_KEY_LEN, key, hs->hash);
+	encrypt_and_hash(m->encrypted_static, l->public_key, NOISE_PUBLIC_KEY_LEN, key, hs->hash);
 	/* ss */
 	mix_precomputed(hs->chaining_key, key, p->static_static);
 	/* {t} */
 	noise_tai64n_now(timestamp);
 	encrypt_and_hash(m->encrypted_timestamp, timestamp, NOISE_TIMESTAMP_LEN, key, hs->hash);
 
-	index_add(dev, &hs->entry, INDEX_HANDSHAKE, p);
+	index_add(l, &hs->entry, INDEX_HANDSHAKE, p);
 	le32_write(&m->sender_index, hs->entry.index);
 	hs->state = HANDSHAKE_CREATED_INITIATION;
 	ok = true;
@@ -162,8 +162,8 @@ out:
 	return ok;
 }
 
-struct peer *noise_handshake_consume_initiation(const struct message_handshake_initiation *m, struct device *dev,
-						enum drop_reason *why)
+struct peer *noise_handshake_consume_initiation(const struct message_handshake_initiation *m, struct noise_local *l,
+						enum noise_reject *why)
 {
 	uint8_t ck[CRYPT_HASH_LEN], h[CRYPT_HASH_LEN], key[CRYPT_KEY_LEN];
 	uint8_t s[NOISE_PUBLIC_KEY_LEN], t[NOISE_TIMESTAMP_LEN];
@@ -171,19 +171,19 @@ struct peer *noise_handshake_consume_initiation(const struct message_handshake_i
 	uint64_t now = clock_ms();
 	bool replay, flood;
 
-	*why = DROP_HANDSHAKE_INVALID;
-	if (!dev->has_private_key)
+	*why = NOISE_REJECT_INVALID;
+	if (!l->has_private_key)
 		return NULL;
-	handshake_init(ck, h, dev->public_key);
+	handshake_init(ck, h, l->public_key);
 	/* e */
 	message_ephemeral(ck, h, m->unencrypted_ephemeral);
 	/* es */
-	if (!mix_dh(ck, key, dev->private_key, m->unencrypted_ephemeral))
+	if (!mix_dh(ck, key, l->private_key, m->unencrypted_ephemeral))
 		goto out;
 	/* s */
 	if (!decrypt_and_hash(s, m->encrypted_static, NOISE_PUBLIC_KEY_LEN, key, h))
 		goto out;
-	p = peer_lookup(dev, s);
+	p = peer_lookup(l, s);
 	if (!p || !p->static_static_ok)
 		goto out;
 	/* ss */
@@ -198,7 +198,7 @@ struct peer *noise_handshake_consume_initiation(const struct message_handshake_i
 	flood = p->hs.last_initiation_consumption_ms &&
 		now - p->hs.last_initiation_consumption_ms < 1000 / INITIATIONS_PER_SECOND;
 	if (replay || flood) {
-		*why = DROP_STALE_TIMESTAMP;
+		*why = NOISE_REJECT_STALE;
 		goto out;
 	}
 
@@ -247,7 +247,7 @@ bool noise_handshake_create_response(struct message_handshake_response *m, struc
 	/* {} */
 	encrypt_and_hash(m->encrypted_nothing, NULL, 0, key, hs->hash);
 
-	index_add(p->dev, &hs->entry, INDEX_HANDSHAKE, p);
+	index_add(p->local, &hs->entry, INDEX_HANDSHAKE, p);
 	le32_write(&m->sender_index, hs->entry.index);
 	hs->state = HANDSHAKE_CREATED_RESPONSE;
 	ok = true;
@@ -258,20 +258,20 @@ out:
 	return ok;
 }
 
-struct peer *noise_handshake_consume_response(const struct message_handshake_response *m, struct device *dev,
-					      enum drop_reason *why)
+struct peer *noise_handshake_consume_response(const struct message_handshake_response *m, struct noise_local *l,
+					      enum noise_reject *why)
 {
 	uint8_t ck[CRYPT_HASH_LEN], h[CRYPT_HASH_LEN], key[CRYPT_KEY_LEN];
 	uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN], nothing[1];
 	struct index_entry *e;
 	struct peer *p, *ret = NULL;
 
-	*why = DROP_HANDSHAKE_INVALID;
-	if (!dev->has_private_key)
+	*why = NOISE_REJECT_INVALID;
+	if (!l->has_private_key)
 		return NULL;
-	e = index_lookup(dev, le32_read(&m->receiver_index), INDEX_HANDSHAKE);
+	e = index_lookup(l, le32_read(&m->receiver_index), INDEX_HANDSHAKE);
 	if (!e) {
-		*why = DROP_UNKNOWN_INDEX;
+		*why = NOISE_REJECT_UNKNOWN_INDEX;
 		return NULL;
 	}
 	p = e->peer;
@@ -287,7 +287,7 @@ struct peer *noise_handshake_consume_response(const struct message_handshake_res
 	if (!mix_dh(ck, key, ephemeral_private, m->unencrypted_ephemeral))
 		goto out;
 	/* se */
-	if (!mix_dh(ck, key, dev->private_key, m->unencrypted_ephemeral))
+	if (!mix_dh(ck, key, l->private_key, m->unencrypted_ephemeral))
 		goto out;
 	/* psk */
 	mix_psk(ck, h, key, p->preshared_key);
@@ -308,11 +308,11 @@ out:
 	return ret;
 }
 
-static void keypair_free(struct device *dev, struct keypair *kp)
+static void keypair_free(struct noise_local *l, struct keypair *kp)
 {
 	if (!kp)
 		return;
-	index_remove(dev, &kp->entry);
+	index_remove(l, &kp->entry);
 	crypt_wipe(kp, sizeof(*kp));
 	free(kp);
 }
@@ -320,7 +320,7 @@ static void keypair_free(struct device *dev, struct keypair *kp)
 bool noise_handshake_begin_session(struct peer *p)
 {
 	struct handshake *hs = &p->hs;
-	struct device *dev = p->dev;
+	struct noise_local *l = p->local;
 	struct keypair *kp;
 	uint8_t t1[CRYPT_KEY_LEN], t2[CRYPT_KEY_LEN];
 
@@ -342,26 +342,26 @@ bool noise_handshake_begin_session(struct peer *p)
 
 	/* The keypair takes over the handshake's index: the peer answers (and
 	 * sends data) to the index it has already seen. */
-	index_take_over(dev, &hs->entry, &kp->entry, INDEX_KEYPAIR);
+	index_take_over(l, &hs->entry, &kp->entry, INDEX_KEYPAIR);
 	noise_handshake_clear(p);
 
 	if (kp->i_am_initiator) {
 		/* The response proved the responder has the keys: use it now. */
 		if (p->next) {
-			keypair_free(dev, p->previous);
+			keypair_free(l, p->previous);
 			p->previous = p->next;
 			p->next = NULL;
-			keypair_free(dev, p->current);
+			keypair_free(l, p->current);
 		} else {
-			keypair_free(dev, p->previous);
+			keypair_free(l, p->previous);
 			p->previous = p->current;
 		}
 		p->current = kp;
 	} else {
 		/* Wait for the initiator's first data message before sending with it. */
-		keypair_free(dev, p->next);
+		keypair_free(l, p->next);
 		p->next = kp;
-		keypair_free(dev, p->previous);
+		keypair_free(l, p->previous);
 		p->previous = NULL;
 	}
 	return true;
@@ -371,7 +371,7 @@ bool noise_received_with_keypair(struct peer *p, struct keypair *kp)
 {
 	if (kp != p->next)
 		return false;
-	keypair_free(p->dev, p->previous);
+	keypair_free(p->local, p->previous);
 	p->previous = p->current;
 	p->current = p->next;
 	p->next = NULL;
@@ -386,8 +386,8 @@ bool noise_keypair_usable(const struct keypair *kp, uint64_t now)
 
 void noise_keypairs_clear(struct peer *p)
 {
-	keypair_free(p->dev, p->current);
-	keypair_free(p->dev, p->previous);
-	keypair_free(p->dev, p->next);
+	keypair_free(p->local, p->current);
+	keypair_free(p->local, p->previous);
+	keypair_free(p->local, p->next);
 	p->current = p->previous = p->next = NULL;
 }

@@ -24,15 +24,15 @@ static size_t key_bucket(const uint8_t key[NOISE_PUBLIC_KEY_LEN], size_t size)
 	return (size_t)(v & (size - 1));
 }
 
-static int peer_hash_grow(struct device *dev)
+static int peer_hash_grow(struct noise_local *l)
 {
-	size_t size = dev->peer_hash_size ? dev->peer_hash_size * 2 : 64, i;
+	size_t size = l->peer_hash_size ? l->peer_hash_size * 2 : 64, i;
 	struct peer **table = calloc(size, sizeof(*table));
 
 	if (!table)
 		return -ENOMEM;
-	for (i = 0; i < dev->peer_hash_size; i++) {
-		struct peer *p = dev->peer_hash[i], *next;
+	for (i = 0; i < l->peer_hash_size; i++) {
+		struct peer *p = l->peer_hash[i], *next;
 
 		for (; p; p = next) {
 			size_t b = key_bucket(p->public_key, size);
@@ -42,19 +42,19 @@ static int peer_hash_grow(struct device *dev)
 			table[b] = p;
 		}
 	}
-	free(dev->peer_hash);
-	dev->peer_hash = table;
-	dev->peer_hash_size = size;
+	free(l->peer_hash);
+	l->peer_hash = table;
+	l->peer_hash_size = size;
 	return 0;
 }
 
-struct peer *peer_lookup(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
+struct peer *peer_lookup(struct noise_local *l, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {
 	struct peer *p;
 
-	if (!dev->peer_hash_size)
+	if (!l->peer_hash_size)
 		return NULL;
-	for (p = dev->peer_hash[key_bucket(public_key, dev->peer_hash_size)]; p; p = p->hash_next)
+	for (p = l->peer_hash[key_bucket(public_key, l->peer_hash_size)]; p; p = p->hash_next)
 		if (!memcmp(p->public_key, public_key, NOISE_PUBLIC_KEY_LEN))
 			return p;
 	return NULL;
@@ -62,21 +62,22 @@ struct peer *peer_lookup(struct device *dev, const uint8_t public_key[NOISE_PUBL
 
 void peer_refresh_static(struct peer *p)
 {
-	struct device *dev = p->dev;
+	struct noise_local *l = p->local;
 
-	p->static_static_ok = dev->has_private_key && crypt_dh(p->static_static, dev->private_key, p->public_key);
+	p->static_static_ok = l->has_private_key && crypt_dh(p->static_static, l->private_key, p->public_key);
 	crypt_hash(p->cookie.mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), p->public_key, NOISE_PUBLIC_KEY_LEN);
 	crypt_hash(p->cookie.cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), p->public_key, NOISE_PUBLIC_KEY_LEN);
 }
 
 struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {
+	struct noise_local *l = &dev->local;
 	struct peer *p;
 	size_t b;
 
-	if (dev->n_peers >= dev->peer_hash_size && peer_hash_grow(dev) < 0)
+	if (l->n_peers >= l->peer_hash_size && peer_hash_grow(l) < 0)
 		return NULL;
-	if (timers_reserve(dev, dev->n_peers + 1) < 0)
+	if (timers_reserve(dev, l->n_peers + 1) < 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p) {
@@ -86,25 +87,27 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 	if (!p)
 		return NULL;
 	p->dev = dev;
+	p->local = l;
 	memcpy(p->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
 	peer_refresh_static(p);
-	b = key_bucket(public_key, dev->peer_hash_size);
-	p->hash_next = dev->peer_hash[b];
-	dev->peer_hash[b] = p;
+	b = key_bucket(public_key, l->peer_hash_size);
+	p->hash_next = l->peer_hash[b];
+	l->peer_hash[b] = p;
 	p->list_prev = dev->peers_tail;
 	if (dev->peers_tail)
 		dev->peers_tail->list_next = p;
 	else
 		dev->peers_head = p;
 	dev->peers_tail = p;
-	dev->n_peers++;
+	l->n_peers++;
 	return p;
 }
 
 void peer_remove(struct peer *p)
 {
 	struct device *dev = p->dev;
-	struct peer **pp = &dev->peer_hash[key_bucket(p->public_key, dev->peer_hash_size)];
+	struct noise_local *l = p->local;
+	struct peer **pp = &l->peer_hash[key_bucket(p->public_key, l->peer_hash_size)];
 
 	for (; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == p) {
@@ -120,7 +123,7 @@ void peer_remove(struct peer *p)
 		p->list_next->list_prev = p->list_prev;
 	else
 		dev->peers_tail = p->list_prev;
-	dev->n_peers--;
+	l->n_peers--;
 	allowedips_remove_peer(dev->aips, p);
 	if (dev->macs)
 		mactable_remove_owner(dev->macs, &p->mac_owner);
@@ -141,15 +144,15 @@ static size_t index_bucket(uint32_t index, size_t size)
 	return index & (size - 1);
 }
 
-static int index_grow(struct device *dev)
+static int index_grow(struct noise_local *l)
 {
-	size_t size = dev->index_hash_size ? dev->index_hash_size * 2 : 256, i;
+	size_t size = l->index_hash_size ? l->index_hash_size * 2 : 256, i;
 	struct index_entry **table = calloc(size, sizeof(*table));
 
 	if (!table)
 		return -ENOMEM;
-	for (i = 0; i < dev->index_hash_size; i++) {
-		struct index_entry *e = dev->index_hash[i], *next;
+	for (i = 0; i < l->index_hash_size; i++) {
+		struct index_entry *e = l->index_hash[i], *next;
 
 		for (; e; e = next) {
 			size_t b = index_bucket(e->index, size);
@@ -159,56 +162,56 @@ static int index_grow(struct device *dev)
 			table[b] = e;
 		}
 	}
-	free(dev->index_hash);
-	dev->index_hash = table;
-	dev->index_hash_size = size;
+	free(l->index_hash);
+	l->index_hash = table;
+	l->index_hash_size = size;
 	return 0;
 }
 
-static bool index_in_use(struct device *dev, uint32_t index)
+static bool index_in_use(struct noise_local *l, uint32_t index)
 {
 	struct index_entry *e;
 
-	for (e = dev->index_hash[index_bucket(index, dev->index_hash_size)]; e; e = e->next)
+	for (e = l->index_hash[index_bucket(index, l->index_hash_size)]; e; e = e->next)
 		if (e->index == index)
 			return true;
 	return false;
 }
 
-static void index_insert(struct device *dev, struct index_entry *e)
+static void index_insert(struct noise_local *l, struct index_entry *e)
 {
-	size_t b = index_bucket(e->index, dev->index_hash_size);
+	size_t b = index_bucket(e->index, l->index_hash_size);
 
-	e->next = dev->index_hash[b];
-	dev->index_hash[b] = e;
+	e->next = l->index_hash[b];
+	l->index_hash[b] = e;
 	e->hashed = true;
-	dev->n_indices++;
+	l->n_indices++;
 }
 
-void index_add(struct device *dev, struct index_entry *e, enum index_kind kind, struct peer *p)
+void index_add(struct noise_local *l, struct index_entry *e, enum index_kind kind, struct peer *p)
 {
-	index_remove(dev, e);
-	if (dev->n_indices >= dev->index_hash_size && index_grow(dev) < 0 && !dev->index_hash_size) {
-		log_err("%s: out of memory for session indices", dev->name);
+	index_remove(l, e);
+	if (l->n_indices >= l->index_hash_size && index_grow(l) < 0 && !l->index_hash_size) {
+		log_err("out of memory for session indices");
 		abort();
 	}
 	/* A random index that is not in use; the table is sparse, so this
 	 * loop almost never runs twice. */
 	do
 		crypt_random(&e->index, sizeof(e->index));
-	while (index_in_use(dev, e->index));
+	while (index_in_use(l, e->index));
 	e->kind = kind;
 	e->peer = p;
-	index_insert(dev, e);
+	index_insert(l, e);
 }
 
-void index_remove(struct device *dev, struct index_entry *e)
+void index_remove(struct noise_local *l, struct index_entry *e)
 {
 	struct index_entry **pp;
 
 	if (!e->hashed)
 		return;
-	for (pp = &dev->index_hash[index_bucket(e->index, dev->index_hash_size)]; *pp; pp = &(*pp)->next) {
+	for (pp = &l->index_hash[index_bucket(e->index, l->index_hash_size)]; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
 			break;
@@ -216,28 +219,28 @@ void index_remove(struct device *dev, struct index_entry *e)
 	}
 	e->hashed = false;
 	e->next = NULL;
-	dev->n_indices--;
+	l->n_indices--;
 }
 
-void index_take_over(struct device *dev, struct index_entry *from, struct index_entry *to, enum index_kind kind)
+void index_take_over(struct noise_local *l, struct index_entry *from, struct index_entry *to, enum index_kind kind)
 {
 	uint32_t index = from->index;
 
-	index_remove(dev, from);
-	index_remove(dev, to);
+	index_remove(l, from);
+	index_remove(l, to);
 	to->index = index;
 	to->kind = kind;
 	to->peer = from->peer;
-	index_insert(dev, to);
+	index_insert(l, to);
 }
 
-struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind)
+struct index_entry *index_lookup(struct noise_local *l, uint32_t index, enum index_kind kind)
 {
 	struct index_entry *e;
 
-	if (!dev->index_hash_size)
+	if (!l->index_hash_size)
 		return NULL;
-	for (e = dev->index_hash[index_bucket(index, dev->index_hash_size)]; e; e = e->next)
+	for (e = l->index_hash[index_bucket(index, l->index_hash_size)]; e; e = e->next)
 		if (e->index == index)
 			return e->kind == kind ? e : NULL;
 	return NULL;

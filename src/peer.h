@@ -5,6 +5,7 @@
 #define FERRY_PEER_H
 
 #include "conf.h"
+#include "cookie.h"
 #include "mactable.h"
 #include "tcpframe.h"
 #include "messages.h"
@@ -17,6 +18,7 @@
 #include <time.h>
 
 struct device;
+struct noise_local;
 struct peer;
 
 enum index_kind { INDEX_HANDSHAKE, INDEX_KEYPAIR };
@@ -61,16 +63,6 @@ struct handshake {
 	uint64_t last_initiation_consumption_ms;
 };
 
-/* What we know of the cookie a responder under load gave us. */
-struct cookie_state {
-	uint8_t cookie[COOKIE_LEN];
-	uint64_t birth_ms; /* 0: none */
-	uint8_t last_mac1_sent[COOKIE_LEN];
-	bool have_sent_mac1;
-	uint8_t mac1_key[CRYPT_KEY_LEN];   /* HASH(LABEL_MAC1 || peer's public key) */
-	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || peer's public key) */
-};
-
 /* A packet waiting for a session: an IP packet (FERRY_KIND_IP; empty: a
  * keepalive) or an Ethernet frame (FERRY_KIND_ETHERNET), as it came from
  * the device, sealed when a session exists (send.c). */
@@ -86,6 +78,7 @@ struct staged_packet {
 
 struct peer {
 	struct device *dev;
+	struct noise_local *local; /* our keys and the tables that find this peer */
 	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
 	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t static_static[NOISE_PUBLIC_KEY_LEN]; /* DH(our private, their public), precomputed */
@@ -140,16 +133,16 @@ static inline struct peer *peer_of_mac_owner(struct mac_owner *o)
 /* Peers by public key, and session indices. */
 struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
 void peer_remove(struct peer *p);
-struct peer *peer_lookup(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+struct peer *peer_lookup(struct noise_local *l, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
 /* Recompute what depends on our private key (static_static). */
 void peer_refresh_static(struct peer *p);
 
 /* Register @e under a fresh random index in @dev's table. */
-void index_add(struct device *dev, struct index_entry *e, enum index_kind kind, struct peer *p);
-void index_remove(struct device *dev, struct index_entry *e);
+void index_add(struct noise_local *l, struct index_entry *e, enum index_kind kind, struct peer *p);
+void index_remove(struct noise_local *l, struct index_entry *e);
 /* Move @from's index to @to (a handshake's index becomes its keypair's). */
-void index_take_over(struct device *dev, struct index_entry *from, struct index_entry *to, enum index_kind kind);
-struct index_entry *index_lookup(struct device *dev, uint32_t index, enum index_kind kind);
+void index_take_over(struct noise_local *l, struct index_entry *from, struct index_entry *to, enum index_kind kind);
+struct index_entry *index_lookup(struct noise_local *l, uint32_t index, enum index_kind kind);
 
 /* Copy a packet of @kind into @p's queue of packets that wait for a
  * session; when the queue is full, the oldest goes. */

@@ -67,7 +67,7 @@ static void queue_handshake(struct device *dev, const uint8_t *msg, size_t len, 
 			    const struct endpoint *src)
 {
 	struct rx_batch *b = dev->rxb;
-	enum cookie_mac_state state = cookie_validate(dev, msg, len, &src->addr.sa);
+	enum cookie_mac_state state = cookie_validate(&dev->checker, msg, len, &src->addr.sa);
 	struct handshake_job *job;
 
 	if (state == COOKIE_INVALID_MAC1) {
@@ -95,15 +95,27 @@ static void queue_handshake(struct device *dev, const uint8_t *msg, size_t len, 
 	job->from = *src;
 }
 
+static enum drop_reason noise_drop(enum noise_reject why)
+{
+	switch (why) {
+	case NOISE_REJECT_STALE:
+		return DROP_STALE_TIMESTAMP;
+	case NOISE_REJECT_UNKNOWN_INDEX:
+		return DROP_UNKNOWN_INDEX;
+	default:
+		return DROP_HANDSHAKE_INVALID;
+	}
+}
+
 static void receive_initiation(struct device *dev, const uint8_t *buf, const struct endpoint *src)
 {
 	const struct message_handshake_initiation *m = (const void *)buf;
-	enum drop_reason why;
+	enum noise_reject why;
 	struct peer *p;
 
-	p = noise_handshake_consume_initiation(m, dev, &why);
+	p = noise_handshake_consume_initiation(m, &dev->local, &why);
 	if (!p) {
-		device_count_drop(dev, why);
+		device_count_drop(dev, noise_drop(why));
 		return;
 	}
 	set_endpoint(p, src);
@@ -116,12 +128,12 @@ static void receive_initiation(struct device *dev, const uint8_t *buf, const str
 static void receive_response(struct device *dev, const uint8_t *buf, const struct endpoint *src)
 {
 	const struct message_handshake_response *m = (const void *)buf;
-	enum drop_reason why;
+	enum noise_reject why;
 	struct peer *p;
 
-	p = noise_handshake_consume_response(m, dev, &why);
+	p = noise_handshake_consume_response(m, &dev->local, &why);
 	if (!p) {
-		device_count_drop(dev, why);
+		device_count_drop(dev, noise_drop(why));
 		return;
 	}
 	set_endpoint(p, src);
@@ -317,7 +329,7 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const str
 	struct keypair *kp;
 	struct peer *p;
 
-	e = index_lookup(dev, le32_read(&m->key_idx), INDEX_KEYPAIR);
+	e = index_lookup(&dev->local, le32_read(&m->key_idx), INDEX_KEYPAIR);
 	if (!e) {
 		device_count_drop(dev, DROP_UNKNOWN_INDEX);
 		return;
@@ -516,7 +528,7 @@ void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct e
 	case MESSAGE_HANDSHAKE_COOKIE:
 		if (len != sizeof(struct message_handshake_cookie))
 			break;
-		if (!cookie_message_consume(dev, (const void *)buf))
+		if (!cookie_message_consume(&dev->local, (const void *)buf))
 			device_count_drop(dev, DROP_HANDSHAKE_INVALID);
 		return;
 	case MESSAGE_DATA:

@@ -183,7 +183,7 @@ void send_handshake_cookie(struct device *dev, const void *msg, size_t len, uint
 {
 	struct message_handshake_cookie m;
 
-	cookie_message_create(dev, &m, msg, len, sender_index, &from->addr.sa);
+	cookie_message_create(&dev->checker, &m, msg, len, sender_index, &from->addr.sa);
 	queue_copy(dev, NULL, from, &m, sizeof(m));
 }
 

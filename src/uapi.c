@@ -182,8 +182,8 @@ static void do_get(struct device *dev, struct out *o)
 	char hex[KEY_HEX_LEN];
 	struct peer *p;
 
-	if (dev->has_private_key) {
-		key_to_hex(hex, dev->private_key);
+	if (dev->local.has_private_key) {
+		key_to_hex(hex, dev->local.private_key);
 		out_printf(o, "private_key=%s\n", hex);
 	}
 	if (dev->listen_port)

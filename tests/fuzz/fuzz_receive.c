@@ -28,11 +28,12 @@ static void make_session(void)
 {
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 
-	if (!noise_handshake_create_initiation(&init, pb) || !noise_handshake_consume_initiation(&init, &a, &why) ||
-	    !noise_handshake_create_response(&resp, pa) || !noise_handshake_begin_session(pa) ||
-	    !noise_handshake_consume_response(&resp, &b, &why) || !noise_handshake_begin_session(pb))
+	if (!noise_handshake_create_initiation(&init, pb) ||
+	    !noise_handshake_consume_initiation(&init, &a.local, &why) || !noise_handshake_create_response(&resp, pa) ||
+	    !noise_handshake_begin_session(pa) || !noise_handshake_consume_response(&resp, &b.local, &why) ||
+	    !noise_handshake_begin_session(pb))
 		abort();
 }
 
@@ -52,8 +53,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	crypt_generate_secret(kb);
 	device_set_private_key(&a, ka);
 	device_set_private_key(&b, kb);
-	pa = peer_create(&a, b.public_key);
-	pb = peer_create(&b, a.public_key);
+	pa = peer_create(&a, b.local.public_key);
+	pb = peer_create(&b, a.local.public_key);
 	ip_prefix_parse("10.0.0.0/8", &p, NULL);
 	allowedips_insert(a.aips, &p, pa);
 	ip_prefix_parse("fd00::/8", &p, NULL);

@@ -38,8 +38,8 @@ static int setup(void **state)
 	crypt_generate_secret(p.key_b);
 	device_set_private_key(&p.a, p.key_a);
 	device_set_private_key(&p.b, p.key_b);
-	p.pa = peer_create(&p.a, p.b.public_key);
-	p.pb = peer_create(&p.b, p.a.public_key);
+	p.pa = peer_create(&p.a, p.b.local.public_key);
+	p.pb = peer_create(&p.b, p.a.local.public_key);
 	assert_non_null(p.pa);
 	assert_non_null(p.pb);
 	*state = &p;
@@ -60,15 +60,15 @@ static void handshake(struct pair *p)
 {
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b, &why), p->pb);
+	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b.local, &why), p->pb);
 	assert_true(noise_handshake_create_response(&resp, p->pb));
 	assert_true(noise_handshake_begin_session(p->pb));
 	cookie_add_macs(p->pb, &resp, sizeof(resp));
-	assert_ptr_equal(noise_handshake_consume_response(&resp, &p->a, &why), p->pa);
+	assert_ptr_equal(noise_handshake_consume_response(&resp, &p->a.local, &why), p->pa);
 	assert_true(noise_handshake_begin_session(p->pa));
 	assert_true(noise_received_with_keypair(p->pb, p->pb->next));
 	assert_non_null(p->pa->current);
@@ -95,8 +95,8 @@ static void same_private_key_is_a_no_op(void **state)
 	assert_ptr_equal(p->pa->current, kp);
 	assert_true(noise_keypair_usable(p->pa->current, clock_ms()));
 	assert_memory_equal(p->pa->static_static, marker, sizeof(marker));
-	assert_int_equal(p->a.n_peers, 1);
-	assert_true(p->a.has_private_key);
+	assert_int_equal(p->a.local.n_peers, 1);
+	assert_true(p->a.local.has_private_key);
 
 	/* A new key does drop the sessions and recompute the DH. */
 	crypt_generate_secret(p->key_a);
@@ -108,7 +108,7 @@ static void same_private_key_is_a_no_op(void **state)
 	/* No key, then no key again: still nothing to do, and the peer stays. */
 	memset(marker, 0, sizeof(marker));
 	device_set_private_key(&p->a, marker);
-	assert_false(p->a.has_private_key);
+	assert_false(p->a.local.has_private_key);
 	assert_false(p->pa->static_static_ok);
 	p->pa->static_static_ok = true; /* a marker again */
 	device_set_private_key(&p->a, marker);

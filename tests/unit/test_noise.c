@@ -45,8 +45,8 @@ static int setup(void **state)
 	crypt_random(psk, sizeof(psk));
 	device_set_private_key(&p.a, ka);
 	device_set_private_key(&p.b, kb);
-	p.pa = peer_create(&p.a, p.b.public_key);
-	p.pb = peer_create(&p.b, p.a.public_key);
+	p.pa = peer_create(&p.a, p.b.local.public_key);
+	p.pb = peer_create(&p.b, p.a.local.public_key);
 	memcpy(p.pa->preshared_key, psk, 32);
 	memcpy(p.pb->preshared_key, psk, 32);
 	p.src_a.in4.sin_family = AF_INET;
@@ -70,19 +70,19 @@ static bool handshake(struct pair *p)
 {
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 
 	if (!noise_handshake_create_initiation(&init, p->pa))
 		return false;
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	if (cookie_validate(&p->b, &init, sizeof(init), &p->src_a.sa) == COOKIE_INVALID_MAC1)
+	if (cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa) == COOKIE_INVALID_MAC1)
 		return false;
-	if (noise_handshake_consume_initiation(&init, &p->b, &why) != p->pb)
+	if (noise_handshake_consume_initiation(&init, &p->b.local, &why) != p->pb)
 		return false;
 	if (!noise_handshake_create_response(&resp, p->pb) || !noise_handshake_begin_session(p->pb))
 		return false;
 	cookie_add_macs(p->pb, &resp, sizeof(resp));
-	if (noise_handshake_consume_response(&resp, &p->a, &why) != p->pa)
+	if (noise_handshake_consume_response(&resp, &p->a.local, &why) != p->pa)
 		return false;
 	return noise_handshake_begin_session(p->pa);
 }
@@ -136,14 +136,14 @@ static void replayed_initiation_is_rejected(void **state)
 {
 	struct pair *p = *state;
 	struct message_handshake_initiation init;
-	enum drop_reason why;
+	enum noise_reject why;
 
 	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
-	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b, &why), p->pb);
+	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b.local, &why), p->pb);
 	sleep_ms(40);
-	assert_null(noise_handshake_consume_initiation(&init, &p->b, &why));
-	assert_int_equal(why, DROP_STALE_TIMESTAMP);
+	assert_null(noise_handshake_consume_initiation(&init, &p->b.local, &why));
+	assert_int_equal(why, NOISE_REJECT_STALE);
 }
 
 static void forged_messages_are_rejected(void **state)
@@ -151,7 +151,7 @@ static void forged_messages_are_rejected(void **state)
 	struct pair *p = *state;
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 	size_t i;
 
 	sleep_ms(40);
@@ -162,16 +162,16 @@ static void forged_messages_are_rejected(void **state)
 		struct message_handshake_initiation bad = init;
 
 		((uint8_t *)&bad)[i] ^= 0x40;
-		assert_int_equal(cookie_validate(&p->b, &bad, sizeof(bad), &p->src_a.sa), COOKIE_INVALID_MAC1);
+		assert_int_equal(cookie_validate(&p->b.checker, &bad, sizeof(bad), &p->src_a.sa), COOKIE_INVALID_MAC1);
 		/* ...and, past the header, the handshake itself. */
 		if (i >= 8)
-			assert_null(noise_handshake_consume_initiation(&bad, &p->b, &why));
+			assert_null(noise_handshake_consume_initiation(&bad, &p->b.local, &why));
 	}
 	/* A response to an index nobody issued. */
 	memset(&resp, 0, sizeof(resp));
 	resp.receiver_index = 12345;
-	assert_null(noise_handshake_consume_response(&resp, &p->a, &why));
-	assert_int_equal(why, DROP_UNKNOWN_INDEX);
+	assert_null(noise_handshake_consume_response(&resp, &p->a.local, &why));
+	assert_int_equal(why, NOISE_REJECT_UNKNOWN_INDEX);
 	/* An unknown static key: b does not know c. */
 	{
 		struct device c;
@@ -181,10 +181,10 @@ static void forged_messages_are_rejected(void **state)
 		assert_int_equal(device_init(&c, "c"), 0);
 		crypt_generate_secret(kc);
 		device_set_private_key(&c, kc);
-		pc = peer_create(&c, p->b.public_key);
+		pc = peer_create(&c, p->b.local.public_key);
 		assert_true(noise_handshake_create_initiation(&init, pc));
-		assert_null(noise_handshake_consume_initiation(&init, &p->b, &why));
-		assert_int_equal(why, DROP_HANDSHAKE_INVALID);
+		assert_null(noise_handshake_consume_initiation(&init, &p->b.local, &why));
+		assert_int_equal(why, NOISE_REJECT_INVALID);
 		device_destroy(&c);
 	}
 }
@@ -199,21 +199,24 @@ static void cookie_round_trip_under_load(void **state)
 	p->b.force_under_load = true;
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	assert_int_equal(cookie_validate(&p->b, &init, sizeof(init), &p->src_a.sa), COOKIE_VALID_MAC1_NO_COOKIE);
-	cookie_message_create(&p->b, &reply, &init, sizeof(init), le32_read(&init.sender_index), &p->src_a.sa);
-	assert_true(cookie_message_consume(&p->a, &reply));
-	assert_false(cookie_message_consume(&p->a, &reply)); /* one reply per MAC1 */
+	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa),
+			 COOKIE_VALID_MAC1_NO_COOKIE);
+	cookie_message_create(&p->b.checker, &reply, &init, sizeof(init), le32_read(&init.sender_index), &p->src_a.sa);
+	assert_true(cookie_message_consume(&p->a.local, &reply));
+	assert_false(cookie_message_consume(&p->a.local, &reply)); /* one reply per MAC1 */
 
 	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	assert_int_equal(cookie_validate(&p->b, &init, sizeof(init), &p->src_a.sa), COOKIE_VALID_MAC1_AND_COOKIE);
+	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa),
+			 COOKIE_VALID_MAC1_AND_COOKIE);
 	/* The cookie is bound to the source: from elsewhere it is worthless. */
 	{
 		union conf_endpoint other = p->src_a;
 
 		other.in4.sin_port = htons(4444);
-		assert_int_equal(cookie_validate(&p->b, &init, sizeof(init), &other.sa), COOKIE_VALID_MAC1_NO_COOKIE);
+		assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &other.sa),
+				 COOKIE_VALID_MAC1_NO_COOKIE);
 	}
 	p->b.force_under_load = false;
 }

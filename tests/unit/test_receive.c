@@ -54,13 +54,13 @@ static void make_session(struct fixture *f)
 {
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 
 	assert_true(noise_handshake_create_initiation(&init, f->pb));
-	assert_ptr_equal(noise_handshake_consume_initiation(&init, &f->a, &why), f->pa);
+	assert_ptr_equal(noise_handshake_consume_initiation(&init, &f->a.local, &why), f->pa);
 	assert_true(noise_handshake_create_response(&resp, f->pa));
 	assert_true(noise_handshake_begin_session(f->pa));
-	assert_ptr_equal(noise_handshake_consume_response(&resp, &f->b, &why), f->pb);
+	assert_ptr_equal(noise_handshake_consume_response(&resp, &f->b.local, &why), f->pb);
 	assert_true(noise_handshake_begin_session(f->pb));
 	assert_non_null(f->pb->current);
 }
@@ -81,8 +81,8 @@ static int setup_mode(void **state, bool tap)
 	device_set_private_key(&f->a, k);
 	crypt_generate_secret(k);
 	device_set_private_key(&f->b, k);
-	f->pa = peer_create(&f->a, f->b.public_key);
-	f->pb = peer_create(&f->b, f->a.public_key);
+	f->pa = peer_create(&f->a, f->b.local.public_key);
+	f->pb = peer_create(&f->b, f->a.local.public_key);
 	f->pa->compress = f->pb->compress = true;
 	assert_int_equal(ip_prefix_parse("10.0.0.2/32", &pfx, NULL), 0);
 	assert_int_equal(allowedips_insert(f->a.aips, &pfx, f->pa), 0);

@@ -66,8 +66,8 @@ static int setup(void **state)
 		assert_int_equal(device_init(&f->key[i], "k"), 0);
 		crypt_generate_secret(k);
 		device_set_private_key(&f->key[i], k);
-		f->peer[i] = peer_create(&f->a, f->key[i].public_key);
-		f->to_a[i] = peer_create(&f->key[i], f->a.public_key);
+		f->peer[i] = peer_create(&f->a, f->key[i].local.public_key);
+		f->to_a[i] = peer_create(&f->key[i], f->a.local.public_key);
 		assert_non_null(f->peer[i]);
 		assert_non_null(f->to_a[i]);
 	}
