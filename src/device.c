@@ -78,7 +78,11 @@ int device_init(struct device *dev, const char *name)
 {
 	memset(dev, 0, sizeof(*dev));
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
-	dev->udp4 = dev->udp6 = dev->epfd = dev->timerfd = dev->uapi_fd = -1;
+	udp_init(&dev->udp);
+	dev->io.name = dev->name;
+	dev->io.epfd = dev->timerfd = dev->uapi_fd = -1;
+	dev->io.drops = dev->drops;
+	dev->io.dev = dev;
 	dev->mtu = 1420;
 	dev->aips = allowedips_new();
 	dev->ratelimiter = ratelimiter_new();
@@ -88,7 +92,7 @@ int device_init(struct device *dev, const char *name)
 	device_read_offload_switches(dev);
 	if (send_batch_init(dev) < 0 || receive_batch_init(dev) < 0)
 		return -ENOMEM;
-	dev->receiver = &receive_transport;
+	dev->io.receiver = &receive_transport;
 	return 0;
 }
 
@@ -101,8 +105,8 @@ void device_read_offload_switches(struct device *dev)
 	bool all = off && !strcmp(off, "all");
 
 	dev->want_vnet_hdr = !(all || (off && strstr(off, "vnet_hdr")));
-	dev->want_udp_gso = !(all || (off && strstr(off, "udp_gso")));
-	dev->want_udp_gro = !(all || (off && strstr(off, "udp_gro")));
+	dev->udp.want_gso = !(all || (off && strstr(off, "udp_gso")));
+	dev->udp.want_gro = !(all || (off && strstr(off, "udp_gro")));
 }
 
 /* The TUN or TAP device named like the interface, with vnet_hdr and the
@@ -152,14 +156,14 @@ void device_destroy(struct device *dev)
 	while (dev->peers_head)
 		peer_remove(dev->peers_head);
 	uapi_close(dev);
-	tcp_close_all(dev);
-	udp_close(dev);
+	tcp_close_all(&dev->io);
+	udp_close(&dev->udp);
 	tun_close(&dev->tun);
 	if (dev->macs)
 		mactable_free(dev->macs);
 	dev->macs = NULL;
-	if (dev->epfd >= 0)
-		close(dev->epfd);
+	if (dev->io.epfd >= 0)
+		close(dev->io.epfd);
 	if (dev->timerfd >= 0)
 		close(dev->timerfd);
 	allowedips_free(dev->aips);
@@ -231,14 +235,14 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 	if (cp->flags & CONF_PEER_HAS_PSK)
 		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
 	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
-		p->transport_tcp = cp->transport == CONF_TRANSPORT_TCP;
+		p->transport.tcp = cp->transport == CONF_TRANSPORT_TCP;
 	if (cp->flags & CONF_PEER_HAS_ENDPOINT) {
 		/* Transport = tcp: the Endpoint is the peer's ListenTCP, to be
 		 * connected to when something is to be sent. */
-		endpoint_set_udp(&p->endpoint, &cp->endpoint);
-		if (p->transport_tcp) {
-			p->tcp_endpoint = cp->endpoint;
-			p->endpoint.kind = ENDPOINT_TCP;
+		endpoint_set_udp(&p->transport.endpoint, &cp->endpoint);
+		if (p->transport.tcp) {
+			p->transport.tcp_to = cp->endpoint;
+			p->transport.endpoint.kind = ENDPOINT_TCP;
 		}
 	}
 	if (cp->flags & CONF_PEER_REPLACE_ALLOWEDIPS)
@@ -263,7 +267,8 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		p->persistent_keepalive_s = cp->persistent_keepalive;
 		/* Turning it on sends one at once, so a peer behind NAT is
 		 * reachable without waiting for traffic. */
-		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->endpoint) && udp_is_open(dev))
+		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->transport.endpoint) &&
+		    udp_is_open(&dev->udp))
 			send_keepalive(p);
 	}
 	return 0;
@@ -277,28 +282,28 @@ int device_apply(struct device *dev, const struct conf_device *c)
 	if (c->flags & CONF_HAS_PRIVATE_KEY)
 		device_set_private_key(dev, c->private_key);
 	if (c->flags & CONF_HAS_FWMARK) {
-		dev->fwmark = c->fwmark;
-		udp_set_fwmark(dev, c->fwmark);
+		dev->io.fwmark = c->fwmark;
+		udp_set_fwmark(&dev->udp, c->fwmark);
 	}
-	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->listen_port || !udp_is_open(dev))) {
-		ret = udp_open(dev, c->listen_port);
+	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->udp.port || !udp_is_open(&dev->udp))) {
+		ret = udp_open(&dev->io, &dev->udp, c->listen_port);
 		if (ret < 0) {
 			log_err("%s: cannot listen on UDP port %u: %s", dev->name, c->listen_port, strerror(-ret));
 			return ret;
 		}
-		if (dev->epfd >= 0) {
+		if (dev->io.epfd >= 0) {
 			struct epoll_event ev = { .events = EPOLLIN };
 
-			ev.data.fd = dev->udp4;
-			if (dev->udp4 >= 0)
-				epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->udp4, &ev);
-			ev.data.fd = dev->udp6;
-			if (dev->udp6 >= 0)
-				epoll_ctl(dev->epfd, EPOLL_CTL_ADD, dev->udp6, &ev);
+			ev.data.fd = dev->udp.fd4;
+			if (dev->udp.fd4 >= 0)
+				epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, dev->udp.fd4, &ev);
+			ev.data.fd = dev->udp.fd6;
+			if (dev->udp.fd6 >= 0)
+				epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, dev->udp.fd6, &ev);
 		}
 	}
 	if (c->flags & CONF_HAS_LISTEN_TCP) {
-		ret = tcp_listen(dev, c->listen_tcp);
+		ret = tcp_listen(&dev->io, c->listen_tcp);
 		if (ret < 0) {
 			log_err("%s: cannot listen on TCP port %u: %s", dev->name, c->listen_tcp, strerror(-ret));
 			return ret;
@@ -390,7 +395,7 @@ static int loop_add(struct device *dev, int fd)
 
 	if (fd < 0)
 		return 0;
-	return epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+	return epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int device_run(struct device *dev)
@@ -409,29 +414,29 @@ int device_run(struct device *dev)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	dev->io.epfd = epoll_create1(EPOLL_CLOEXEC);
 	dev->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (sigfd < 0 || dev->epfd < 0 || dev->timerfd < 0 || inofd < 0)
+	if (sigfd < 0 || dev->io.epfd < 0 || dev->timerfd < 0 || inofd < 0)
 		return -errno;
 	/* Without a configured port, listen on any: handshakes must go out. */
-	if (dev->udp4 < 0 && dev->udp6 < 0 && (ret = udp_open(dev, 0)) < 0)
+	if (dev->udp.fd4 < 0 && dev->udp.fd6 < 0 && (ret = udp_open(&dev->io, &dev->udp, 0)) < 0)
 		return ret;
 	uapi_socket_path(sockpath, sizeof(sockpath), dev->name);
 	inotify_add_watch(inofd, sockpath, IN_ATTRIB | IN_DELETE_SELF);
 	for (i = 0; i < (int)dev->tun.queues; i++)
 		fcntl_nonblock(dev->tun.fd[i]);
-	if (loop_add(dev, dev->tun.fd[0]) || loop_add(dev, dev->udp4) || loop_add(dev, dev->udp6) ||
+	if (loop_add(dev, dev->tun.fd[0]) || loop_add(dev, dev->udp.fd4) || loop_add(dev, dev->udp.fd6) ||
 	    loop_add(dev, dev->timerfd) || loop_add(dev, dev->uapi_fd) || loop_add(dev, sigfd) || loop_add(dev, inofd))
 		return -errno;
-	tcp_loop_started(dev);
+	tcp_loop_started(&dev->io);
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
 
 	while (!dev->stop) {
 		/* Handshakes waiting: look at new events, then go on with them.
 		 * Otherwise housekeeping ticks once a second. */
-		int n = epoll_wait(dev->epfd, events, 16, receive_handshakes_waiting(dev) ? 0 : 1000);
+		int n = epoll_wait(dev->io.epfd, events, 16, receive_handshakes_waiting(dev) ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -444,7 +449,7 @@ int device_run(struct device *dev)
 			dev->housekeeping_ms = now;
 			if (dev->macs)
 				mactable_expire(dev->macs, now);
-			tcp_expire(dev, now);
+			tcp_expire(&dev->io, now);
 			ratelimiter_gc(dev->ratelimiter, now * 1000000);
 		}
 		for (i = 0; i < n && !dev->stop; i++) {
@@ -453,9 +458,9 @@ int device_run(struct device *dev)
 			if (fd == dev->tun.fd[0]) {
 				if (handle_tun(dev) < 0)
 					dev->stop = true;
-			} else if (fd == dev->udp4 || fd == dev->udp6) {
-				udp_readable(dev, fd, &dev->rxb->udp, dev->receiver, BATCH / UDP_RX_MAX);
-			} else if (tcp_handle_event(dev, fd, events[i].events)) {
+			} else if (fd == dev->udp.fd4 || fd == dev->udp.fd6) {
+				udp_readable(&dev->io, fd, &dev->rxb->udp, BATCH / UDP_RX_MAX);
+			} else if (tcp_handle_event(&dev->io, fd, events[i].events)) {
 				/* a TCP connection or listener */
 			} else if (fd == dev->timerfd) {
 				handle_timers(dev);

@@ -4,53 +4,18 @@
 #define FERRY_DEVICE_H
 
 #include "allowedips.h"
+#include "drops.h"
 #include "conf.h"
 #include "cookie.h"
 #include "messages.h"
 #include "noise.h"
 #include "peer.h"
+#include "transport.h"
 #include "tun.h"
+#include "udp.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* Why a packet was dropped; counted per device, shown by `ferry show`. */
-enum drop_reason {
-	DROP_SHORT, /* shorter than its message type */
-	DROP_UNKNOWN_TYPE,
-	DROP_BAD_MAC1,
-	DROP_COOKIE_SENT, /* under load without a valid MAC2: answered with a cookie */
-	DROP_RATELIMITED,
-	DROP_HANDSHAKE_QUEUE_FULL, /* more handshakes waiting than the queue holds */
-	DROP_HANDSHAKE_INVALID,	   /* decryption failed, unknown peer, wrong state */
-	DROP_STALE_TIMESTAMP,	   /* replayed or old initiation */
-	DROP_UNKNOWN_INDEX,
-	DROP_KEY_EXPIRED,
-	DROP_DECRYPT,
-	DROP_REPLAY,
-	DROP_BAD_INNER,	     /* not a well-formed IPv4/IPv6 packet inside */
-	DROP_DISALLOWED_SRC, /* inner source not in the peer's allowed IPs */
-	DROP_NO_PEER,	     /* outbound: no peer for the destination */
-	DROP_NO_ENDPOINT,    /* outbound: the peer has no endpoint yet */
-	DROP_TOO_BIG,
-	DROP_STAGED_OVERFLOW,
-	DROP_SEND_ERROR,     /* outbound: the socket or connection refused a message */
-	DROP_TUN_WRITE,	     /* inbound: the TUN/TAP device refused a packet */
-	DROP_NO_MEMORY,	     /* an allocation failed (staging a packet) */
-	DROP_BAD_FERRY,	     /* a ferry message with a bad header, or of the wrong kind for this mode */
-	DROP_COMPRESSED_OFF, /* compressed, from a peer without Compression = lz4 */
-	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
-	DROP_BAD_FRAME,	     /* TAP: shorter than an Ethernet header */
-	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, one pinned to another peer, or (StrictMACs) not the
-				peer's */
-	DROP_LINK_LOCAL,     /* TAP: to 01:80:c2:00:00:0x (STP, LLDP, EAPOL...), not forwarded by default */
-	DROP_TCP_FRAMING,    /* TCP: a length of 0 or beyond the largest message: connection reset */
-	DROP_TCP_CUT,	     /* TCP: the stream ended inside a message */
-	DROP_TCP_REFUSED,    /* TCP: too many connections that authenticated nothing */
-	DROP_MAX
-};
-
-extern const char *const drop_reason_name[DROP_MAX];
 
 struct tx_batch;
 struct rx_batch;
@@ -77,17 +42,14 @@ struct device {
 	struct noise_local local;      /* our keys; peers by key, sessions by index */
 	struct cookie_checker checker; /* MAC1 and cookies for what comes to us */
 
-	/* Offloads: wanted (not switched off) and in use (the kernel agreed). */
-	bool want_vnet_hdr, want_udp_gso, want_udp_gro;
-	bool udp_gso, udp_gro;
-	bool tun_gro; /* coalesce writes to the TUN device */
+	bool want_vnet_hdr; /* TUN offloads not switched off */
+	bool tun_gro;	    /* coalesce writes to the TUN device */
 
-	uint16_t listen_port;	   /* the bound port */
-	struct tcp_transport *tcp; /* tcp.c: ListenTCP and connections (NULL: none yet) */
-	/* Where the transports hand received messages (receive.c). */
-	const struct transport_receiver *receiver;
-	uint32_t fwmark;
-	int udp4, udp6;
+	/* The transports: what they see of the interface (name, event loop,
+	 * fwmark, counters, where received messages go, the TCP state), and
+	 * the UDP sockets. */
+	struct transport_ctx io;
+	struct udp_transport udp;
 
 	struct allowedips *aips;
 	struct peer *peers_head, *peers_tail; /* in configuration order */
@@ -105,7 +67,7 @@ struct device {
 	struct tx_batch *txb; /* send.c */
 	struct rx_batch *rxb; /* receive.c */
 
-	int epfd, timerfd, uapi_fd;
+	int timerfd, uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
 };

@@ -82,7 +82,7 @@ struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBL
 	p = calloc(1, sizeof(*p));
 	if (p) {
 		mac_owner_init(&p->mac_owner, PEER_MAC_CAP);
-		tcp_backoff_init(&p->tcp_backoff);
+		tcp_backoff_init(&p->transport.backoff);
 	}
 	if (!p)
 		return NULL;
@@ -127,7 +127,7 @@ void peer_remove(struct peer *p)
 	allowedips_remove_peer(dev->aips, p);
 	if (dev->macs)
 		mactable_remove_owner(dev->macs, &p->mac_owner);
-	tcp_peer_removed(p);
+	tcp_peer_removed(&dev->io, &p->transport);
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);

@@ -87,7 +87,7 @@ struct peer {
 	struct keypair *current, *previous, *next;
 	struct cookie_state cookie;
 
-	struct endpoint endpoint; /* of its latest authenticated message, or configured */
+	struct transport_peer transport; /* its endpoint, how to reach it over TCP, bytes sent */
 	uint16_t persistent_keepalive_s;
 
 	/* Timers: absolute monotonic milliseconds, 0 when not armed. While
@@ -104,15 +104,11 @@ struct peer {
 	bool sent_lastminute_handshake;
 	uint64_t last_sent_handshake_ms;
 
-	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_bytes;
 
 	/* ferry extensions (docs/PROTOCOL.md) */
-	bool compress;			  /* Compression = lz4 */
-	struct mac_owner mac_owner;	  /* TAP mode: the MACs learned behind this peer */
-	bool transport_tcp;		  /* Transport = tcp: connect to the Endpoint over TCP */
-	union conf_endpoint tcp_endpoint; /* Transport = tcp: the Endpoint to connect to */
-	struct tcp_backoff tcp_backoff;
-	uint64_t tcp_retry_ms;		/* no connection attempt before this */
+	bool compress;			/* Compression = lz4 */
+	struct mac_owner mac_owner;	/* TAP mode: the MACs learned behind this peer */
 	struct timespec last_handshake; /* wall clock; 0 = never */
 
 	/* Packets waiting for a session, oldest first: a ring of

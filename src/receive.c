@@ -33,9 +33,9 @@
  * from; over TCP, that is the connection it came on, if still open. */
 static void set_endpoint(struct peer *p, const struct endpoint *from)
 {
-	if (from->kind == ENDPOINT_TCP && !tcp_authenticated(p->dev, from, p))
+	if (from->kind == ENDPOINT_TCP && !tcp_authenticated(&p->dev->io, from, &p->transport))
 		return;
-	p->endpoint = *from;
+	p->transport.endpoint = *from;
 }
 
 /* Under load, handshakes need a cookie (MAC2) and pass the per-source rate

@@ -89,9 +89,9 @@ void send_flush(struct device *dev)
 		for (end = start + 1; end < b->n && is_tcp(&b->msgs[end]) == is_tcp(&b->msgs[start]); end++)
 			;
 		if (is_tcp(&b->msgs[start]))
-			tcp_send(dev, b->msgs + start, end - start);
+			tcp_send(&dev->io, b->msgs + start, end - start);
 		else
-			udp_send(dev, &b->udp, b->msgs + start, end - start);
+			udp_send(&dev->io, &dev->udp, &b->udp, b->msgs + start, end - start);
 		start = end;
 	}
 	b->n = 0;
@@ -111,7 +111,8 @@ static void queue_message(struct device *dev, struct peer *p, const struct endpo
 	}
 	if (b->n == TX_BATCH_MAX)
 		send_flush(dev); /* the slots in the arena stay valid: a flush never moves them */
-	b->msgs[b->n++] = (struct tx_msg){ .peer = p, .to = *to, .buf = buf, .len = len, .seg = seg };
+	b->msgs[b->n++] =
+	    (struct tx_msg){ .peer = p ? &p->transport : NULL, .to = *to, .buf = buf, .len = len, .seg = seg };
 }
 
 /* Room for @bytes in the arena, flushing the batch if it is full. */
@@ -148,7 +149,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	/* At most one initiation per REKEY_TIMEOUT. */
 	if (p->last_sent_handshake_ms && now - p->last_sent_handshake_ms < REKEY_TIMEOUT_S * 1000ULL)
 		return;
-	if (!endpoint_is_set(&p->endpoint))
+	if (!endpoint_is_set(&p->transport.endpoint))
 		return;
 	p->last_sent_handshake_ms = now;
 	if (!noise_handshake_create_initiation(&m, p))
@@ -156,7 +157,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	cookie_add_macs(p, &m, sizeof(m));
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);
-	queue_copy(p->dev, p, &p->endpoint, &m, sizeof(m));
+	queue_copy(p->dev, p, &p->transport.endpoint, &m, sizeof(m));
 	timers_handshake_initiated(p);
 	crypt_wipe(&m, sizeof(m));
 }
@@ -174,7 +175,7 @@ void send_handshake_response(struct peer *p)
 	timers_session_derived(p);
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);
-	queue_copy(p->dev, p, &p->endpoint, &m, sizeof(m));
+	queue_copy(p->dev, p, &p->transport.endpoint, &m, sizeof(m));
 	crypt_wipe(&m, sizeof(m));
 }
 
@@ -281,19 +282,20 @@ static size_t seal_slot(struct peer *p, struct keypair *kp, enum ferry_kind kind
  * kernel allows; anything else alone. */
 static void queue_sealed(struct device *dev, struct peer *p, uint8_t *slots, size_t stride, int n, const size_t *mlen)
 {
-	int max_run = dev->udp_gso && p->endpoint.kind == ENDPOINT_UDP ? (int)(UDP_GSO_MAX_BYTES / stride) : 1;
+	int max_run =
+	    dev->udp.gso && p->transport.endpoint.kind == ENDPOINT_UDP ? (int)(UDP_GSO_MAX_BYTES / stride) : 1;
 	int start, end;
 
 	if (max_run > UDP_GSO_MAX_SEGS)
 		max_run = UDP_GSO_MAX_SEGS;
-	if (p->endpoint.kind == ENDPOINT_TCP)
+	if (p->transport.endpoint.kind == ENDPOINT_TCP)
 		max_run = OFFLOAD_MAX_SEGMENTS; /* one write either way */
 	if (max_run < 1)
 		max_run = 1;
 	for (start = 0; start < n; start = end) {
 		for (end = start + 1; end < n && end - start < max_run && mlen[end - 1] == stride; end++)
 			;
-		queue_message(dev, p, &p->endpoint, slots + (size_t)start * stride,
+		queue_message(dev, p, &p->transport.endpoint, slots + (size_t)start * stride,
 			      (size_t)(end - 1 - start) * stride + mlen[end - 1],
 			      end - start > 1 ? (uint16_t)stride : 0);
 	}
@@ -514,7 +516,7 @@ void send_tun_packet(struct device *dev, const struct virtio_net_hdr *vh, const 
 		device_count_drop(dev, DROP_NO_PEER);
 		return;
 	}
-	if (!endpoint_is_set(&p->endpoint)) {
+	if (!endpoint_is_set(&p->transport.endpoint)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
@@ -529,7 +531,7 @@ static void send_frame_to(struct device *dev, struct peer *p, const struct virti
 {
 	struct virtio_net_hdr ip_vh = { 0 };
 
-	if (!endpoint_is_set(&p->endpoint)) {
+	if (!endpoint_is_set(&p->transport.endpoint)) {
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}

@@ -10,9 +10,8 @@
 #include "tcp.h"
 
 #include "clock.h"
-#include "device.h"
 #include "log.h"
-#include "peer.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,9 +27,9 @@
 struct tcp_conn {
 	int fd;
 	uint64_t handle;
-	struct device *dev;
-	struct peer *peer; /* bound: the peer dialled, or whose message last authenticated here */
-	bool connecting;   /* outbound, connect() in progress */
+	struct transport_ctx *io;
+	struct transport_peer *owner; /* bound: the peer dialled, or whose message last authenticated here */
+	bool connecting;	      /* outbound, connect() in progress */
 	bool outbound;
 	bool watch_out; /* EPOLLOUT requested */
 	bool reading;	/* its messages are being delivered: close only after the read */
@@ -63,9 +62,9 @@ static size_t max_message(void)
 }
 
 /* The device's TCP state, created on first use. */
-static struct tcp_transport *transport(struct device *dev)
+static struct tcp_transport *transport(struct transport_ctx *io)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	struct rlimit rl;
 
 	if (t)
@@ -78,17 +77,17 @@ static struct tcp_transport *transport(struct device *dev)
 	t->max_conns = TCP_MAX_CONNS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < TCP_MAX_CONNS + 64)
 		t->max_conns = rl.rlim_cur > 64 + 16 ? (unsigned int)rl.rlim_cur - 64 : 16;
-	dev->tcp = t;
+	io->tcp = t;
 	return t;
 }
 
-static struct tcp_conn *conn_get(const struct device *dev, uint64_t handle)
+static struct tcp_conn *conn_get(const struct transport_ctx *io, uint64_t handle)
 {
 	struct tcp_conn *c;
 
-	if (!dev->tcp || !handle)
+	if (!io->tcp || !handle)
 		return NULL;
-	c = dev->tcp->slot[handle % TCP_MAX_CONNS];
+	c = io->tcp->slot[handle % TCP_MAX_CONNS];
 	return c && c->handle == handle && !c->broken ? c : NULL;
 }
 
@@ -107,10 +106,10 @@ static void watch(struct tcp_conn *c, int op)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (c->watch_out ? EPOLLOUT : 0u) };
 
-	if (c->dev->epfd < 0)
+	if (c->io->epfd < 0)
 		return;
 	ev.data.fd = c->fd;
-	epoll_ctl(c->dev->epfd, op, c->fd, &ev);
+	epoll_ctl(c->io->epfd, op, c->fd, &ev);
 }
 
 static void want_out(struct tcp_conn *c, bool on)
@@ -132,9 +131,9 @@ static bool same_source(const union conf_endpoint *a, const union conf_endpoint 
 	return !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 8);
 }
 
-static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_endpoint *remote, bool outbound)
+static struct tcp_conn *conn_new(struct transport_ctx *io, int fd, const union conf_endpoint *remote, bool outbound)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	size_t max = max_message();
 	struct tcp_conn *c;
 	unsigned int s;
@@ -153,7 +152,7 @@ static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_en
 	}
 	c->fd = fd;
 	c->handle = ++t->generation * TCP_MAX_CONNS + s;
-	c->dev = dev;
+	c->io = io;
 	c->outbound = outbound;
 	c->remote = *remote;
 	c->born_ms = c->last_auth_ms = clock_ms();
@@ -167,7 +166,7 @@ static struct tcp_conn *conn_new(struct device *dev, int fd, const union conf_en
 
 static void conn_free(struct tcp_conn *c)
 {
-	struct tcp_transport *t = c->dev->tcp;
+	struct tcp_transport *t = c->io->tcp;
 	struct tcp_conn **pp;
 
 	for (pp = &t->conns; *pp; pp = &(*pp)->next) {
@@ -178,8 +177,8 @@ static void conn_free(struct tcp_conn *c)
 	}
 	t->slot[c->handle % TCP_MAX_CONNS] = NULL;
 	t->n_conns--;
-	if (c->dev->epfd >= 0)
-		epoll_ctl(c->dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->io->epfd >= 0)
+		epoll_ctl(c->io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	tcpframe_rx_free(&c->rx);
 	tcpframe_tx_free(&c->tx);
@@ -190,9 +189,9 @@ static void conn_free(struct tcp_conn *c)
  * counting (conn_get no longer finds it) and is freed after the read. */
 static void conn_close(struct tcp_conn *c, const char *why)
 {
-	if (c->peer)
-		log_debug("%s: TCP connection to a peer closed: %s", c->dev->name, why);
-	c->peer = NULL;
+	if (c->owner)
+		log_debug("%s: TCP connection to a peer closed: %s", c->io->name, why);
+	c->owner = NULL;
 	if (c->reading) {
 		c->broken = true;
 		return;
@@ -228,24 +227,24 @@ static int listen_one(int family, uint16_t port)
 
 /* Watch the listeners (@op EPOLL_CTL_ADD or _MOD) for new connections, or
  * (@on false) stop watching them for a while. */
-static void watch_listeners(struct device *dev, int op, bool on)
+static void watch_listeners(struct transport_ctx *io, int op, bool on)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	int fds[2] = { t->fd4, t->fd6 }, i;
 
-	if (dev->epfd < 0)
+	if (io->epfd < 0)
 		return;
 	for (i = 0; i < 2; i++) {
 		struct epoll_event ev = { .events = on ? EPOLLIN : 0u, .data.fd = fds[i] };
 
 		if (fds[i] >= 0)
-			epoll_ctl(dev->epfd, op, fds[i], &ev);
+			epoll_ctl(io->epfd, op, fds[i], &ev);
 	}
 }
 
-int tcp_listen(struct device *dev, uint16_t port)
+int tcp_listen(struct transport_ctx *io, uint16_t port)
 {
-	struct tcp_transport *t = transport(dev);
+	struct tcp_transport *t = transport(io);
 	int fd4, fd6;
 
 	if (!t)
@@ -267,21 +266,21 @@ int tcp_listen(struct device *dev, uint16_t port)
 	t->fd6 = fd6 >= 0 ? fd6 : -1;
 	t->port = port;
 	t->accept_resume_ms = 0;
-	watch_listeners(dev, EPOLL_CTL_ADD, true);
+	watch_listeners(io, EPOLL_CTL_ADD, true);
 	return 0;
 }
 
 static bool is_unbound(const struct tcp_conn *c)
 {
-	return !c->peer && !c->broken;
+	return !c->owner && !c->broken;
 }
 
 /* Room for one more connection that has authenticated nothing from
  * @remote: false if its source holds its share already; otherwise the
  * oldest unbound connection gives way when the table is full. */
-static bool admit_unbound(struct device *dev, const union conf_endpoint *remote)
+static bool admit_unbound(struct transport_ctx *io, const union conf_endpoint *remote)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	struct tcp_conn *c, *oldest = NULL;
 	unsigned int unbound = 0, from_source = 0;
 
@@ -298,24 +297,24 @@ static bool admit_unbound(struct device *dev, const union conf_endpoint *remote)
 		return true;
 	if (!oldest)
 		return false;
-	device_count_drop(dev, DROP_TCP_REFUSED);
+	transport_count_drop(io, DROP_TCP_REFUSED);
 	conn_close(oldest, "room for a newer connection");
 	return true;
 }
 
 /* accept() ran out of descriptors or memory: stop asking for a second
  * rather than be woken for the same pending connection again and again. */
-static void pause_accepting(struct device *dev, int err)
+static void pause_accepting(struct transport_ctx *io, int err)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 
-	log_warn("%s: cannot accept TCP connections: %s; pausing for %u ms", dev->name, strerror(err),
+	log_warn("%s: cannot accept TCP connections: %s; pausing for %u ms", io->name, strerror(err),
 		 TCP_ACCEPT_PAUSE_MS);
 	t->accept_resume_ms = clock_ms() + TCP_ACCEPT_PAUSE_MS;
-	watch_listeners(dev, EPOLL_CTL_MOD, false);
+	watch_listeners(io, EPOLL_CTL_MOD, false);
 }
 
-static void accept_all(struct device *dev, int lfd)
+static void accept_all(struct transport_ctx *io, int lfd)
 {
 	int i;
 
@@ -328,18 +327,18 @@ static void accept_all(struct device *dev, int lfd)
 		fd = accept4(lfd, &remote.sa, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				pause_accepting(dev, errno);
+				pause_accepting(io, errno);
 			return;
 		}
-		if (!admit_unbound(dev, &remote)) {
+		if (!admit_unbound(io, &remote)) {
 			/* Connections that say nothing must not pile up. */
-			device_count_drop(dev, DROP_TCP_REFUSED);
+			transport_count_drop(io, DROP_TCP_REFUSED);
 			close(fd);
 			continue;
 		}
 		set_sockopts(fd);
-		if (!conn_new(dev, fd, &remote, false)) {
-			device_count_drop(dev, DROP_TCP_REFUSED);
+		if (!conn_new(io, fd, &remote, false)) {
+			transport_count_drop(io, DROP_TCP_REFUSED);
 			close(fd);
 		}
 	}
@@ -350,22 +349,22 @@ static int deliver(void *ctx, uint8_t *msg, size_t len)
 	struct tcp_conn *c = ctx;
 	struct endpoint from = { .kind = ENDPOINT_TCP, .conn = c->handle, .addr = c->remote };
 
-	c->dev->receiver->message(c->dev, msg, len, &from);
+	c->io->receiver->message(c->io->dev, msg, len, &from);
 	/* A failed reply on this connection closed it: stop reading it. */
 	return c->broken ? -EPIPE : 0;
 }
 
 static void conn_readable(struct tcp_conn *c)
 {
-	struct device *dev = c->dev;
-	struct tcp_transport *t = dev->tcp;
+	struct transport_ctx *io = c->io;
+	struct tcp_transport *t = io->tcp;
 	ssize_t r;
 
 	c->reading = true;
 	r = tcpframe_read(&c->rx, c->fd, t->scratch, sizeof(t->scratch), deliver, c);
 	/* Delivered messages live in scratch: the receiver is done with them
 	 * before the next read. */
-	dev->receiver->batch_done(dev);
+	io->receiver->batch_done(io->dev);
 	c->reading = false;
 	if (c->broken) {
 		conn_free(c);
@@ -375,12 +374,12 @@ static void conn_readable(struct tcp_conn *c)
 		return;
 	if (r == 0) {
 		if (tcpframe_rx_pending(&c->rx))
-			device_count_drop(dev, DROP_TCP_CUT);
+			transport_count_drop(io, DROP_TCP_CUT);
 		conn_close(c, "closed by the peer");
 		return;
 	}
 	if (r == -EBADMSG || r == -EMSGSIZE)
-		device_count_drop(dev, DROP_TCP_FRAMING);
+		transport_count_drop(io, DROP_TCP_FRAMING);
 	conn_close(c, strerror((int)-r));
 }
 
@@ -393,7 +392,7 @@ static void conn_writable(struct tcp_conn *c)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			log_debug("%s: TCP connect failed: %s", c->dev->name, strerror(err));
+			log_debug("%s: TCP connect failed: %s", c->io->name, strerror(err));
 			conn_close(c, strerror(err));
 			return;
 		}
@@ -406,33 +405,33 @@ static void conn_writable(struct tcp_conn *c)
 	want_out(c, tcpframe_tx_pending(&c->tx));
 }
 
-static struct tcp_conn *conn_by_fd(struct device *dev, int fd)
+static struct tcp_conn *conn_by_fd(struct transport_ctx *io, int fd)
 {
 	struct tcp_conn *c;
 
-	for (c = dev->tcp->conns; c && c->fd != fd; c = c->next)
+	for (c = io->tcp->conns; c && c->fd != fd; c = c->next)
 		;
 	return c;
 }
 
-bool tcp_handle_event(struct device *dev, int fd, uint32_t events)
+bool tcp_handle_event(struct transport_ctx *io, int fd, uint32_t events)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	struct tcp_conn *c;
 
 	if (!t || fd < 0)
 		return false;
 	if (fd == t->fd4 || fd == t->fd6) {
-		accept_all(dev, fd);
+		accept_all(io, fd);
 		return true;
 	}
-	c = conn_by_fd(dev, fd);
+	c = conn_by_fd(io, fd);
 	if (!c)
 		return false;
 	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (c->connecting || (events & EPOLLOUT))) {
 		conn_writable(c);
 		/* c may be gone: look it up again before reading. */
-		c = conn_by_fd(dev, fd);
+		c = conn_by_fd(io, fd);
 		if (!c)
 			return true;
 	}
@@ -443,14 +442,14 @@ bool tcp_handle_event(struct device *dev, int fd, uint32_t events)
 
 /* At most TCP_MAX_PER_PEER connections stay bound to @p: the least
  * recently authenticated of the others go. */
-static void limit_peer_conns(struct device *dev, struct peer *p, struct tcp_conn *keep)
+static void limit_peer_conns(struct transport_ctx *io, struct transport_peer *p, struct tcp_conn *keep)
 {
 	for (;;) {
 		struct tcp_conn *c, *victim = NULL;
 		unsigned int n = 0;
 
-		for (c = dev->tcp->conns; c; c = c->next) {
-			if (c->peer != p)
+		for (c = io->tcp->conns; c; c = c->next) {
+			if (c->owner != p)
 				continue;
 			n++;
 			if (c != keep && (!victim || c->last_auth_ms < victim->last_auth_ms))
@@ -462,38 +461,38 @@ static void limit_peer_conns(struct device *dev, struct peer *p, struct tcp_conn
 	}
 }
 
-static struct tcp_conn *connect_peer(struct device *dev, struct peer *p)
+static struct tcp_conn *connect_peer(struct transport_ctx *io, struct transport_peer *p)
 {
-	const union conf_endpoint *to = &p->tcp_endpoint;
+	const union conf_endpoint *to = &p->tcp_to;
 	socklen_t alen = to->sa.sa_family == AF_INET6 ? sizeof(to->in6) : sizeof(to->in4);
 	uint64_t now = clock_ms();
 	struct tcp_conn *c;
 	int fd;
 
-	if (now < p->tcp_retry_ms || !to->sa.sa_family || !transport(dev))
+	if (now < p->retry_ms || !to->sa.sa_family || !transport(io))
 		return NULL;
 	/* The next attempt waits; a connection that carries a message resets it. */
-	p->tcp_retry_ms = tcp_backoff_next_ms(&p->tcp_backoff, now);
+	p->retry_ms = tcp_backoff_next_ms(&p->backoff, now);
 	fd = socket(to->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	set_sockopts(fd);
-	if (dev->fwmark)
-		setsockopt(fd, SOL_SOCKET, SO_MARK, &dev->fwmark, sizeof(dev->fwmark));
+	if (io->fwmark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &io->fwmark, sizeof(io->fwmark));
 	if (connect(fd, &to->sa, alen) < 0 && errno != EINPROGRESS) {
-		log_debug("%s: TCP connect: %s", dev->name, strerror(errno));
+		log_debug("%s: TCP connect: %s", io->name, strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	c = conn_new(dev, fd, to, true);
+	c = conn_new(io, fd, to, true);
 	if (!c) {
 		close(fd);
 		return NULL;
 	}
 	c->connecting = true;
-	c->peer = p;
+	c->owner = p;
 	want_out(c, true);
-	limit_peer_conns(dev, p, c);
+	limit_peer_conns(io, p, c);
 	return c;
 }
 
@@ -514,12 +513,12 @@ static int conn_sendv(struct tcp_conn *c, const struct iovec *msgs, size_t n)
 
 /* The connection messages to @ep go on; for a peer with Transport = tcp
  * whose connection is gone, a new one, which @ep names from then on. */
-static struct tcp_conn *conn_for(struct device *dev, struct endpoint *ep, struct peer *dial)
+static struct tcp_conn *conn_for(struct transport_ctx *io, struct endpoint *ep, struct transport_peer *dial)
 {
-	struct tcp_conn *c = conn_get(dev, ep->conn);
+	struct tcp_conn *c = conn_get(io, ep->conn);
 
-	if (!c && dial && dial->transport_tcp) {
-		c = connect_peer(dev, dial);
+	if (!c && dial && dial->tcp) {
+		c = connect_peer(io, dial);
 		if (c) {
 			ep->conn = c->handle;
 			ep->addr = c->remote;
@@ -550,16 +549,16 @@ static bool same_destination(const struct tx_msg *a, const struct tx_msg *b)
 	return a->peer == b->peer && (a->peer || a->to.conn == b->to.conn);
 }
 
-void tcp_send(struct device *dev, struct tx_msg *m, int n)
+void tcp_send(struct transport_ctx *io, struct tx_msg *m, int n)
 {
 	int i = 0;
 
 	while (i < n) {
 		/* A peer's messages follow its endpoint (a reconnect updates
 		 * it); a cookie reply goes where its message came from. */
-		struct peer *p = m[i].peer;
+		struct transport_peer *p = m[i].peer;
 		struct endpoint *ep = p && p->endpoint.kind == ENDPOINT_TCP ? &p->endpoint : &m[i].to;
-		struct tcp_conn *c = conn_for(dev, ep, p);
+		struct tcp_conn *c = conn_for(io, ep, p);
 		struct iovec iov[TCP_SEND_MAX];
 		size_t k = 0, bytes = 0, j;
 		int first = i, dropped;
@@ -574,49 +573,49 @@ void tcp_send(struct device *dev, struct tx_msg *m, int n)
 		if (dropped < 0)
 			dropped = (int)k;
 		for (j = 0; j < (size_t)dropped; j++)
-			device_count_drop(dev, DROP_SEND_ERROR);
+			transport_count_drop(io, DROP_SEND_ERROR);
 		if (!dropped && p)
 			p->tx_bytes += bytes;
 	}
 }
 
-bool tcp_authenticated(struct device *dev, const struct endpoint *ep, struct peer *p)
+bool tcp_authenticated(struct transport_ctx *io, const struct endpoint *ep, struct transport_peer *p)
 {
-	struct tcp_conn *c = conn_get(dev, ep->conn);
+	struct tcp_conn *c = conn_get(io, ep->conn);
 
 	if (!c)
 		return false;
 	c->last_auth_ms = clock_ms();
-	if (c->peer != p) {
-		c->peer = p;
-		limit_peer_conns(dev, p, c);
+	if (c->owner != p) {
+		c->owner = p;
+		limit_peer_conns(io, p, c);
 	}
-	tcp_backoff_reset(&p->tcp_backoff);
-	p->tcp_retry_ms = 0;
+	tcp_backoff_reset(&p->backoff);
+	p->retry_ms = 0;
 	return true;
 }
 
-void tcp_peer_removed(struct peer *p)
+void tcp_peer_removed(struct transport_ctx *io, struct transport_peer *p)
 {
 	struct tcp_conn *c, *next;
 
-	if (!p->dev->tcp)
+	if (!io->tcp)
 		return;
-	for (c = p->dev->tcp->conns; c; c = next) {
+	for (c = io->tcp->conns; c; c = next) {
 		next = c->next;
-		if (c->peer == p)
+		if (c->owner == p)
 			conn_close(c, "peer removed");
 	}
 }
 
 static bool is_peers_endpoint(const struct tcp_conn *c)
 {
-	return c->peer->endpoint.kind == ENDPOINT_TCP && c->peer->endpoint.conn == c->handle;
+	return c->owner->endpoint.kind == ENDPOINT_TCP && c->owner->endpoint.conn == c->handle;
 }
 
-void tcp_expire(struct device *dev, uint64_t now_ms)
+void tcp_expire(struct transport_ctx *io, uint64_t now_ms)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 	struct tcp_conn *c, *next;
 
 	if (!t)
@@ -625,52 +624,52 @@ void tcp_expire(struct device *dev, uint64_t now_ms)
 		next = c->next;
 		if (c->broken)
 			continue;
-		if (!c->peer && now_ms - c->born_ms > TCP_UNBOUND_TIMEOUT_MS)
+		if (!c->owner && now_ms - c->born_ms > TCP_UNBOUND_TIMEOUT_MS)
 			conn_close(c, "nothing authenticated on it");
-		else if (c->peer && now_ms - c->last_auth_ms > TCP_IDLE_TIMEOUT_MS)
+		else if (c->owner && now_ms - c->last_auth_ms > TCP_IDLE_TIMEOUT_MS)
 			conn_close(c, "idle");
-		else if (c->peer && !is_peers_endpoint(c) && now_ms - c->last_auth_ms > TCP_UNBOUND_TIMEOUT_MS)
+		else if (c->owner && !is_peers_endpoint(c) && now_ms - c->last_auth_ms > TCP_UNBOUND_TIMEOUT_MS)
 			conn_close(c, "its peer has moved on");
 	}
 	if (t->accept_resume_ms && now_ms >= t->accept_resume_ms) {
 		t->accept_resume_ms = 0;
-		watch_listeners(dev, EPOLL_CTL_MOD, true);
+		watch_listeners(io, EPOLL_CTL_MOD, true);
 	}
 }
 
-bool tcp_active(const struct device *dev)
+bool tcp_active(const struct transport_ctx *io)
 {
-	return dev->tcp && (dev->tcp->conns || dev->tcp->accept_resume_ms);
+	return io->tcp && (io->tcp->conns || io->tcp->accept_resume_ms);
 }
 
-void tcp_stats(const struct device *dev, struct tcp_stats *st)
+void tcp_stats(const struct transport_ctx *io, struct tcp_stats *st)
 {
 	const struct tcp_conn *c;
 
 	memset(st, 0, sizeof(*st));
-	if (!dev->tcp)
+	if (!io->tcp)
 		return;
-	st->port = dev->tcp->fd4 >= 0 || dev->tcp->fd6 >= 0 ? dev->tcp->port : 0;
-	for (c = dev->tcp->conns; c; c = c->next) {
+	st->port = io->tcp->fd4 >= 0 || io->tcp->fd6 >= 0 ? io->tcp->port : 0;
+	for (c = io->tcp->conns; c; c = c->next) {
 		st->conns++;
-		st->bound += c->peer != NULL;
+		st->bound += c->owner != NULL;
 	}
 }
 
-void tcp_loop_started(struct device *dev)
+void tcp_loop_started(struct transport_ctx *io)
 {
 	struct tcp_conn *c;
 
-	if (!dev->tcp)
+	if (!io->tcp)
 		return;
-	watch_listeners(dev, EPOLL_CTL_ADD, !dev->tcp->accept_resume_ms);
-	for (c = dev->tcp->conns; c; c = c->next)
+	watch_listeners(io, EPOLL_CTL_ADD, !io->tcp->accept_resume_ms);
+	for (c = io->tcp->conns; c; c = c->next)
 		watch(c, EPOLL_CTL_ADD);
 }
 
-void tcp_close_all(struct device *dev)
+void tcp_close_all(struct transport_ctx *io)
 {
-	struct tcp_transport *t = dev->tcp;
+	struct tcp_transport *t = io->tcp;
 
 	if (!t)
 		return;
@@ -681,5 +680,5 @@ void tcp_close_all(struct device *dev)
 	if (t->fd6 >= 0)
 		close(t->fd6);
 	free(t);
-	dev->tcp = NULL;
+	io->tcp = NULL;
 }

@@ -39,9 +39,6 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-struct device;
-struct peer;
-
 #define TCP_MAX_CONNS		   1024
 #define TCP_MAX_UNBOUND		   64
 #define TCP_MAX_UNBOUND_PER_SOURCE 4
@@ -61,28 +58,28 @@ struct tcp_stats {
 };
 
 /* Listen on @port (IPv4 and IPv6); 0 or a negative errno. */
-int tcp_listen(struct device *dev, uint16_t port);
+int tcp_listen(struct transport_ctx *io, uint16_t port);
 /* Is @fd one of the device's TCP sockets? Then handle its events. */
-bool tcp_handle_event(struct device *dev, int fd, uint32_t events);
+bool tcp_handle_event(struct transport_ctx *io, int fd, uint32_t events);
 /* Send @n messages to TCP endpoints, each on its connection; those for one
  * connection that follow each other in one write. A peer with Transport =
  * tcp whose connection is gone gets a new one (its backoff permitting),
  * which its endpoint names from then on. A message that cannot be sent (no
  * connection, queue full) is counted as a send error. */
-void tcp_send(struct device *dev, struct tx_msg *m, int n);
+void tcp_send(struct transport_ctx *io, struct tx_msg *m, int n);
 /* A message that came in on @ep authenticated as @p: bind the connection
  * to @p. Returns false if the connection has closed since (then @ep must
  * not become @p's endpoint). */
-bool tcp_authenticated(struct device *dev, const struct endpoint *ep, struct peer *p);
+bool tcp_authenticated(struct transport_ctx *io, const struct endpoint *ep, struct transport_peer *p);
 /* @p goes: close the connections bound to it. */
-void tcp_peer_removed(struct peer *p);
+void tcp_peer_removed(struct transport_ctx *io, struct transport_peer *p);
 /* Once a second: close idle and unbound connections, resume accepting. */
-void tcp_expire(struct device *dev, uint64_t now_ms);
+void tcp_expire(struct transport_ctx *io, uint64_t now_ms);
 /* Are there connections or listeners (the loop must tick for tcp_expire)? */
-bool tcp_active(const struct device *dev);
-void tcp_stats(const struct device *dev, struct tcp_stats *st);
-void tcp_close_all(struct device *dev);
+bool tcp_active(const struct transport_ctx *io);
+void tcp_stats(const struct transport_ctx *io, struct tcp_stats *st);
+void tcp_close_all(struct transport_ctx *io);
 /* The event loop exists now: watch what was opened before it. */
-void tcp_loop_started(struct device *dev);
+void tcp_loop_started(struct transport_ctx *io);
 
 #endif

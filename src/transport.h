@@ -9,18 +9,23 @@
  * a value, never a pointer: a UDP address, or a TCP connection named by a
  * handle that tcp.c resolves when something is sent. A connection that
  * closed leaves handles that resolve to nothing, so no peer, queued
- * handshake or reply can reach freed memory through one. */
+ * handshake or reply can reach freed memory through one.
+ *
+ * The transports know nothing of devices and peers beyond this file: an
+ * interface is a struct transport_ctx, a peer a struct transport_peer. */
 #ifndef FERRY_TRANSPORT_H
 #define FERRY_TRANSPORT_H
 
 #include "conf.h"
+#include "drops.h"
+#include "tcpframe.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct device;
-struct peer;
+struct tcp_transport;
 
 enum endpoint_kind {
 	ENDPOINT_NONE, /* not known yet: nothing can be sent */
@@ -50,12 +55,41 @@ static inline void endpoint_set_udp(struct endpoint *e, const union conf_endpoin
 	e->addr = *addr;
 }
 
+/* What the transports keep of a peer (embedded in struct peer). */
+struct transport_peer {
+	struct endpoint endpoint; /* of its latest authenticated message, or configured */
+	/* Transport = tcp: connect to tcp_to (its ListenTCP) when there is
+	 * something to send and no connection, with backoff between tries. */
+	bool tcp;
+	union conf_endpoint tcp_to;
+	struct tcp_backoff backoff;
+	uint64_t retry_ms; /* no attempt before this */
+	uint64_t tx_bytes; /* handed to its transport */
+};
+
+/* One interface as the transports see it. */
+struct transport_ctx {
+	const char *name; /* for log lines */
+	int epfd;	  /* the event loop, -1 before it exists */
+	uint32_t fwmark;  /* SO_MARK of the sockets */
+	uint64_t *drops;  /* the interface's counters, by enum drop_reason */
+	/* Where received messages go (receive.c), with @dev handed back. */
+	const struct transport_receiver *receiver;
+	struct device *dev;
+	struct tcp_transport *tcp; /* tcp.c: ListenTCP and connections (NULL: none yet) */
+};
+
+static inline void transport_count_drop(struct transport_ctx *io, enum drop_reason why)
+{
+	io->drops[why]++;
+}
+
 /* One message to send, or for UDP a run of messages of @seg bytes each
  * laid out back to back (the last may be shorter), sent as one GSO
  * datagram train. The buffer belongs to the sender (send.c's arena) until
  * the batch is flushed. */
 struct tx_msg {
-	struct peer *peer; /* whose byte counter it counts on; over TCP, whose connection (NULL: a cookie reply) */
+	struct transport_peer *peer; /* NULL for a cookie reply; else where it counts, and over TCP its connection */
 	struct endpoint to;
 	uint8_t *buf;
 	size_t len;

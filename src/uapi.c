@@ -186,20 +186,20 @@ static void do_get(struct device *dev, struct out *o)
 		key_to_hex(hex, dev->local.private_key);
 		out_printf(o, "private_key=%s\n", hex);
 	}
-	if (dev->listen_port)
-		out_printf(o, "listen_port=%u\n", dev->listen_port);
-	if (dev->fwmark)
-		out_printf(o, "fwmark=%u\n", dev->fwmark);
+	if (dev->udp.port)
+		out_printf(o, "listen_port=%u\n", dev->udp.port);
+	if (dev->io.fwmark)
+		out_printf(o, "fwmark=%u\n", dev->io.fwmark);
 	for (p = dev->peers_head; p; p = p->list_next) {
 		key_to_hex(hex, p->public_key);
 		out_printf(o, "public_key=%s\n", hex);
 		key_to_hex(hex, p->preshared_key);
 		out_printf(o, "preshared_key=%s\n", hex);
 		out_printf(o, "protocol_version=1\n");
-		format_endpoint(o, &p->endpoint);
+		format_endpoint(o, &p->transport.endpoint);
 		out_printf(o, "last_handshake_time_sec=%lld\n", (long long)p->last_handshake.tv_sec);
 		out_printf(o, "last_handshake_time_nsec=%ld\n", p->last_handshake.tv_nsec);
-		out_printf(o, "tx_bytes=%llu\n", (unsigned long long)p->tx_bytes);
+		out_printf(o, "tx_bytes=%llu\n", (unsigned long long)p->transport.tx_bytes);
 		out_printf(o, "rx_bytes=%llu\n", (unsigned long long)p->rx_bytes);
 		out_printf(o, "persistent_keepalive_interval=%u\n", p->persistent_keepalive_s);
 		allowedips_foreach(dev->aips, p, print_allowedip, o);
@@ -213,7 +213,7 @@ static void do_stats(struct device *dev, struct out *o)
 
 	out_printf(o, "offloads=%s%s%s%s%s\n", dev->tun.vnet_hdr_sz ? "vnet_hdr" : "none",
 		   dev->tun.offloads & TUN_F_TSO4 ? ",tso" : "", dev->tun_gro ? ",tun_gro" : "",
-		   dev->udp_gso ? ",udp_gso" : "", dev->udp_gro ? ",udp_gro" : "");
+		   dev->udp.gso ? ",udp_gso" : "", dev->udp.gro ? ",udp_gro" : "");
 	out_printf(o, "rx_packets=%llu\n", (unsigned long long)dev->rx_packets);
 	out_printf(o, "tx_packets=%llu\n", (unsigned long long)dev->tx_packets);
 	if (dev->macs) {
@@ -228,10 +228,10 @@ static void do_stats(struct device *dev, struct out *o)
 			   (unsigned long long)st.refused_owner_full, (unsigned long long)st.refused_table_full,
 			   (unsigned long long)st.refused_static);
 	}
-	if (dev->tcp) {
+	if (dev->io.tcp) {
 		struct tcp_stats st;
 
-		tcp_stats(dev, &st);
+		tcp_stats(&dev->io, &st);
 		out_printf(o, "tcp=listening on %u, %u connections (%u with a peer)\n", st.port, st.conns, st.bound);
 	}
 	for (i = 0; i < DROP_MAX; i++)

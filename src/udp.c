@@ -63,10 +63,10 @@ static uint16_t bound_port(int fd)
 
 /* UDP GSO (UDP_SEGMENT, Linux 4.18) and GRO (UDP_GRO, 5.0): use each only
  * if the socket accepts it, and only if not switched off. */
-static void udp_probe_offloads(struct device *dev)
+static void udp_probe_offloads(struct transport_ctx *io, struct udp_transport *u)
 {
-	int fds[2] = { dev->udp4, dev->udp6 }, i, one = 1, zero = 0;
-	bool gso = dev->want_udp_gso, gro = dev->want_udp_gro;
+	int fds[2] = { u->fd4, u->fd6 }, i, one = 1, zero = 0;
+	bool gso = u->want_gso, gro = u->want_gro;
 
 	for (i = 0; i < 2; i++) {
 		if (fds[i] < 0)
@@ -76,24 +76,31 @@ static void udp_probe_offloads(struct device *dev)
 		if (gro && setsockopt(fds[i], SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
 			gro = false;
 	}
-	if (dev->want_udp_gso != gso || dev->want_udp_gro != gro)
-		log_info("%s: UDP %s not available; sending without it", dev->name,
-			 !gso && dev->want_udp_gso ? "segmentation offload (GSO)" : "receive offload (GRO)");
-	dev->udp_gso = gso;
-	dev->udp_gro = gro;
+	if (u->want_gso != gso || u->want_gro != gro)
+		log_info("%s: UDP %s not available; sending without it", io->name,
+			 !gso && u->want_gso ? "segmentation offload (GSO)" : "receive offload (GRO)");
+	u->gso = gso;
+	u->gro = gro;
 }
 
-int udp_open(struct device *dev, uint16_t port)
+void udp_init(struct udp_transport *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd4 = u->fd6 = -1;
+	u->want_gso = u->want_gro = true;
+}
+
+int udp_open(struct transport_ctx *io, struct udp_transport *u, uint16_t port)
 {
 	int attempt, fd4 = -1, fd6 = -1;
 
 	/* With port 0, the port the kernel picks for IPv4 may be taken for
 	 * IPv6: try a few times, as wireguard-go does. */
 	for (attempt = 0; attempt < 100; attempt++) {
-		fd4 = open_one(AF_INET, port, dev->fwmark);
+		fd4 = open_one(AF_INET, port, io->fwmark);
 		if (fd4 < 0 && fd4 != -EAFNOSUPPORT)
 			return fd4;
-		fd6 = open_one(AF_INET6, fd4 >= 0 ? bound_port(fd4) : port, dev->fwmark);
+		fd6 = open_one(AF_INET6, fd4 >= 0 ? bound_port(fd4) : port, io->fwmark);
 		if (fd6 == -EADDRINUSE && !port && fd4 >= 0) {
 			close(fd4);
 			continue;
@@ -102,26 +109,26 @@ int udp_open(struct device *dev, uint16_t port)
 	}
 	if (fd4 < 0 && fd6 < 0)
 		return fd6;
-	udp_close(dev);
-	dev->udp4 = fd4 >= 0 ? fd4 : -1;
-	dev->udp6 = fd6 >= 0 ? fd6 : -1;
-	udp_probe_offloads(dev);
-	dev->listen_port = bound_port(fd4 >= 0 ? fd4 : fd6);
+	udp_close(u);
+	u->fd4 = fd4 >= 0 ? fd4 : -1;
+	u->fd6 = fd6 >= 0 ? fd6 : -1;
+	udp_probe_offloads(io, u);
+	u->port = bound_port(fd4 >= 0 ? fd4 : fd6);
 	return 0;
 }
 
-void udp_close(struct device *dev)
+void udp_close(struct udp_transport *u)
 {
-	if (dev->udp4 >= 0)
-		close(dev->udp4);
-	if (dev->udp6 >= 0)
-		close(dev->udp6);
-	dev->udp4 = dev->udp6 = -1;
+	if (u->fd4 >= 0)
+		close(u->fd4);
+	if (u->fd6 >= 0)
+		close(u->fd6);
+	u->fd4 = u->fd6 = -1;
 }
 
-int udp_set_fwmark(struct device *dev, uint32_t mark)
+int udp_set_fwmark(struct udp_transport *u, uint32_t mark)
 {
-	int fds[2] = { dev->udp4, dev->udp6 }, i;
+	int fds[2] = { u->fd4, u->fd6 }, i;
 
 	for (i = 0; i < 2; i++)
 		if (fds[i] >= 0 && setsockopt(fds[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
@@ -129,9 +136,9 @@ int udp_set_fwmark(struct device *dev, uint32_t mark)
 	return 0;
 }
 
-static int fd_for(const struct device *dev, const union conf_endpoint *to)
+static int fd_for(const struct udp_transport *u, const union conf_endpoint *to)
 {
-	return to->sa.sa_family == AF_INET6 ? dev->udp6 : dev->udp4;
+	return to->sa.sa_family == AF_INET6 ? u->fd6 : u->fd4;
 }
 
 static socklen_t addr_len(const union conf_endpoint *to)
@@ -165,7 +172,7 @@ static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 
 /* A GSO run sent as separate datagrams: the fallback when the kernel
  * refuses segmentation offload at run time. */
-static void send_unsegmented(struct device *dev, int fd, struct tx_msg *m)
+static void send_unsegmented(struct transport_ctx *io, int fd, struct tx_msg *m)
 {
 	uint8_t *b = m->buf;
 	size_t left = m->len;
@@ -174,7 +181,7 @@ static void send_unsegmented(struct device *dev, int fd, struct tx_msg *m)
 		size_t n = left < m->seg ? left : m->seg;
 
 		if (sendto(fd, b, n, 0, &m->to.addr.sa, addr_len(&m->to.addr)) < 0)
-			device_count_drop(dev, DROP_SEND_ERROR);
+			transport_count_drop(io, DROP_SEND_ERROR);
 		else if (m->peer)
 			m->peer->tx_bytes += n;
 		b += n;
@@ -182,7 +189,7 @@ static void send_unsegmented(struct device *dev, int fd, struct tx_msg *m)
 	}
 }
 
-void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n)
+void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *tx, struct tx_msg *m, int n)
 {
 	int start = 0, i;
 
@@ -194,7 +201,7 @@ void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n)
 
 		while (end < n && m[end].to.addr.sa.sa_family == family)
 			end++;
-		fd = fd_for(dev, &m[start].to.addr);
+		fd = fd_for(u, &m[start].to.addr);
 		while (start < end) {
 			sent = fd < 0 ? -1 : sendmmsg(fd, &tx->msgs[start], (unsigned int)(end - start), 0);
 			if (sent <= 0) {
@@ -209,12 +216,12 @@ void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n)
 				    tx->msgs[start].msg_hdr.msg_controllen) {
 					/* Some kernels and NICs refuse UDP GSO only under load:
 					 * stop using it, once, and send this one plainly. */
-					log_warn("%s: UDP segmentation offload failed (%s); turning it off", dev->name,
+					log_warn("%s: UDP segmentation offload failed (%s); turning it off", io->name,
 						 strerror(errno));
-					dev->udp_gso = false;
-					send_unsegmented(dev, fd, &m[start]);
+					u->gso = false;
+					send_unsegmented(io, fd, &m[start]);
 				} else {
-					device_count_drop(dev, DROP_SEND_ERROR);
+					transport_count_drop(io, DROP_SEND_ERROR);
 				}
 				start++;
 				continue;
@@ -288,8 +295,10 @@ static int rx_recv(int fd, struct udp_rx *rx)
 	return n;
 }
 
-void udp_readable(struct device *dev, int fd, struct udp_rx *rx, const struct transport_receiver *r, int max_batches)
+void udp_readable(struct transport_ctx *io, int fd, struct udp_rx *rx, int max_batches)
 {
+	const struct transport_receiver *r = io->receiver;
+
 	while (max_batches--) {
 		int n = rx_recv(fd, rx), i;
 
@@ -301,12 +310,12 @@ void udp_readable(struct device *dev, int fd, struct udp_rx *rx, const struct tr
 
 			/* With UDP GRO, one buffer holds datagrams of seg bytes each. */
 			if (!seg || seg >= len) {
-				r->message(dev, b, len, &rx->src[i]);
+				r->message(io->dev, b, len, &rx->src[i]);
 				continue;
 			}
 			for (size_t off = 0; off < len; off += seg)
-				r->message(dev, b + off, len - off < seg ? len - off : seg, &rx->src[i]);
+				r->message(io->dev, b + off, len - off < seg ? len - off : seg, &rx->src[i]);
 		}
-		r->batch_done(dev);
+		r->batch_done(io->dev);
 	}
 }

@@ -1,9 +1,9 @@
-/* udp.h - the UDP transport: one IPv4 and one IPv6 socket on the listen port. */
+/* udp.h - the UDP transport: one IPv4 and one IPv6 socket on the listen
+ * port, batched sending (sendmmsg, GSO) and receiving (recvmmsg, GRO). */
 #ifndef FERRY_UDP_H
 #define FERRY_UDP_H
 
 #include "conf.h"
-#include "device.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -12,15 +12,23 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-/* Bind both sockets to @port (0: any free port, the same for both). On
- * success dev->listen_port is the bound port. Returns 0 or -errno. */
-int udp_open(struct device *dev, uint16_t port);
-void udp_close(struct device *dev);
-int udp_set_fwmark(struct device *dev, uint32_t mark);
-/* Is a socket open (one family may be missing)? */
-static inline bool udp_is_open(const struct device *dev)
+struct udp_transport {
+	int fd4, fd6;  /* -1: not open (a family may be missing) */
+	uint16_t port; /* the bound port */
+	/* Offloads: wanted (not switched off) and in use (the kernel agreed). */
+	bool want_gso, want_gro;
+	bool gso, gro;
+};
+
+void udp_init(struct udp_transport *u);
+/* Bind both sockets to @port (0: any free port, the same for both), with
+ * io->fwmark. On success u->port is the bound port. Returns 0 or -errno. */
+int udp_open(struct transport_ctx *io, struct udp_transport *u, uint16_t port);
+void udp_close(struct udp_transport *u);
+int udp_set_fwmark(struct udp_transport *u, uint32_t mark);
+static inline bool udp_is_open(const struct udp_transport *u)
 {
-	return dev->udp4 >= 0 || dev->udp6 >= 0;
+	return u->fd4 >= 0 || u->fd6 >= 0;
 }
 
 /* Sending: room for the system call's view of one batch of messages. */
@@ -39,7 +47,7 @@ struct udp_tx {
  * send (or one by one when the kernel refuses GSO, which then stays off).
  * Counts the bytes sent on each message's peer; a message that cannot be
  * sent is counted as a send error. */
-void udp_send(struct device *dev, struct udp_tx *tx, struct tx_msg *m, int n);
+void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *tx, struct tx_msg *m, int n);
 
 /* Receiving: recvmmsg into UDP_RX_MAX buffers; with UDP_GRO on, one buffer
  * may hold several datagrams of gso[i] bytes each (the last may be shorter). */
@@ -60,8 +68,8 @@ struct udp_rx {
 int udp_rx_init(struct udp_rx *rx);
 void udp_rx_free(struct udp_rx *rx);
 /* @fd is readable: receive up to @max_batches batches, handing each
- * datagram to @r with its endpoint, and ending each batch with
- * r->batch_done before the buffers are reused. */
-void udp_readable(struct device *dev, int fd, struct udp_rx *rx, const struct transport_receiver *r, int max_batches);
+ * datagram to io->receiver with its endpoint, and ending each batch with
+ * batch_done before the buffers are reused. */
+void udp_readable(struct transport_ctx *io, int fd, struct udp_rx *rx, int max_batches);
 
 #endif

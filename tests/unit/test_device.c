@@ -158,10 +158,10 @@ static void staged_packets_wait_in_order_then_the_ring_goes(void **state)
 
 	/* With a session, staged packets leave in order and the ring goes. */
 	handshake(p);
-	pa->endpoint.kind = ENDPOINT_UDP;
-	pa->endpoint.addr.in4.sin_family = AF_INET;
-	pa->endpoint.addr.in4.sin_port = htons(51820);
-	inet_pton(AF_INET, "192.0.2.2", &pa->endpoint.addr.in4.sin_addr);
+	pa->transport.endpoint.kind = ENDPOINT_UDP;
+	pa->transport.endpoint.addr.in4.sin_family = AF_INET;
+	pa->transport.endpoint.addr.in4.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.2", &pa->transport.endpoint.addr.in4.sin_addr);
 	counter = pa->current->send_counter;
 	for (i = 0; i < 3; i++)
 		stage(pa, (uint8_t)i, 40);

@@ -71,12 +71,12 @@ static int setup(void **state)
 		assert_non_null(f->peer[i]);
 		assert_non_null(f->to_a[i]);
 	}
-	f->a.epfd = epoll_create1(EPOLL_CLOEXEC);
-	assert_true(f->a.epfd >= 0);
+	f->a.io.epfd = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(f->a.io.epfd >= 0);
 	/* A free port: try a few in the dynamic range. */
 	for (i = 0; i < 50; i++) {
 		f->port = (uint16_t)(40000 + (unsigned int)(clock_ms() * 7919 + (uint64_t)i * 104729) % 20000);
-		if (tcp_listen(&f->a, f->port) == 0)
+		if (tcp_listen(&f->a.io, f->port) == 0)
 			break;
 	}
 	assert_true(i < 50);
@@ -89,8 +89,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	int i;
 
-	close(f->a.epfd);
-	f->a.epfd = -1;
+	close(f->a.io.epfd);
+	f->a.io.epfd = -1;
 	device_destroy(&f->a);
 	for (i = 0; i < N_KEYS; i++)
 		device_destroy(&f->key[i]);
@@ -103,10 +103,10 @@ static int teardown(void **state)
 static int turn(struct fixture *f, int ms)
 {
 	struct epoll_event ev[16];
-	int n = epoll_wait(f->a.epfd, ev, 16, ms), i;
+	int n = epoll_wait(f->a.io.epfd, ev, 16, ms), i;
 
 	for (i = 0; i < n; i++)
-		tcp_handle_event(&f->a, ev[i].data.fd, ev[i].events);
+		tcp_handle_event(&f->a.io, ev[i].data.fd, ev[i].events);
 	if (receive_handshakes_waiting(&f->a)) {
 		receive_handshakes(&f->a, HANDSHAKES_PER_TURN);
 		send_flush(&f->a);
@@ -181,7 +181,7 @@ static struct tcp_stats stats(struct fixture *f)
 {
 	struct tcp_stats st;
 
-	tcp_stats(&f->a, &st);
+	tcp_stats(&f->a.io, &st);
 	return st;
 }
 
@@ -202,7 +202,7 @@ static void one_connection_two_peers(void **state)
 	/* a answered both: the handshakes completed on a's side. */
 	assert_non_null(f->peer[0]->next);
 	assert_non_null(f->peer[1]->next);
-	assert_int_equal(f->peer[0]->endpoint.kind, ENDPOINT_TCP);
+	assert_int_equal(f->peer[0]->transport.endpoint.kind, ENDPOINT_TCP);
 	close(fd);
 	settle(f);
 	assert_int_equal(stats(f).conns, 0);
@@ -231,7 +231,7 @@ static void transport_follows_latest_message(void **state)
 	settle(f);
 	send_initiation(f, 0, fd);
 	settle(f);
-	assert_int_equal(f->peer[0]->endpoint.kind, ENDPOINT_TCP);
+	assert_int_equal(f->peer[0]->transport.endpoint.kind, ENDPOINT_TCP);
 	sleep_ms(25); /* initiations from one key: at most 50 a second */
 	udp.addr.in4.sin_family = AF_INET;
 	udp.addr.in4.sin_port = htons(51820);
@@ -240,11 +240,11 @@ static void transport_follows_latest_message(void **state)
 	cookie_add_macs(f->to_a[0], &init, sizeof(init));
 	receive_packet(&f->a, (uint8_t *)&init, sizeof(init), &udp);
 	receive_handshakes(&f->a, HANDSHAKES_PER_TURN);
-	assert_int_equal(f->peer[0]->endpoint.kind, ENDPOINT_UDP);
-	assert_memory_equal(&f->peer[0]->endpoint.addr, &udp.addr, sizeof(udp.addr));
+	assert_int_equal(f->peer[0]->transport.endpoint.kind, ENDPOINT_UDP);
+	assert_memory_equal(&f->peer[0]->transport.endpoint.addr, &udp.addr, sizeof(udp.addr));
 	/* The connection is not its peer's way any more: it goes once its
 	 * last authenticated message is TCP_UNBOUND_TIMEOUT_MS old. */
-	tcp_expire(&f->a, clock_ms() + TCP_UNBOUND_TIMEOUT_MS + 1000);
+	tcp_expire(&f->a.io, clock_ms() + TCP_UNBOUND_TIMEOUT_MS + 1000);
 	assert_int_equal(stats(f).conns, 0);
 	assert_true(closed_by_a(fd, 1000));
 	close(fd);
@@ -265,7 +265,7 @@ static void junk_does_not_keep_unbound_alive(void **state)
 	settle(f);
 	assert_int_equal(stats(f).conns, 1);
 	/* 10.1 s after the connection was made, 9.9 s after the junk. */
-	tcp_expire(&f->a, t0 + TCP_UNBOUND_TIMEOUT_MS + 100);
+	tcp_expire(&f->a.io, t0 + TCP_UNBOUND_TIMEOUT_MS + 100);
 	assert_int_equal(stats(f).conns, 0);
 	assert_true(closed_by_a(fd, 1000));
 	close(fd);
@@ -343,7 +343,7 @@ static void accept_pauses_without_descriptors(void **state)
 	assert_true(events <= 1);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	/* A second later accepting resumes and the connections are taken. */
-	tcp_expire(&f->a, clock_ms() + TCP_ACCEPT_PAUSE_MS + 1);
+	tcp_expire(&f->a.io, clock_ms() + TCP_ACCEPT_PAUSE_MS + 1);
 	settle(f);
 	assert_int_equal(stats(f).conns, 2);
 	for (i = 0; i < n; i++)
