@@ -11,6 +11,7 @@
  * our private key's EVP_PKEY made once and reused (only the peer's public
  * key is wrapped per call); libsodium's crypto_scalarmult() (already
  * linked); and the two crypt_hash() calls of peer_refresh_static(). */
+#include "apply.h"
 #include "crypto.h"
 
 #include <openssl/evp.h>

@@ -2,6 +2,7 @@
  * one-command form of wg-quick for ferry. The interface is named after the
  * file (wg0.conf makes wg0); addresses, MTU and the routes of AllowedIPs are
  * set over netlink. */
+#include "apply.h"
 #include "commands.h"
 
 #include "conf.h"

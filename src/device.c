@@ -1,12 +1,8 @@
-/* device.c - one interface: set-up, configuration changes (from the UAPI or
- * a config file), and the event loop.
+/* device.c - one interface: its set-up and tear-down, and the event loop
+ * that runs it (configuration changes are apply.c's).
  *
- * Threads: one. The loop waits in epoll for the TUN queue, the UDP sockets,
- * a timerfd (the earliest protocol timer), the UAPI listener, a signalfd
- * and an inotify watch on the socket file (wg-quick stops a userspace
- * implementation by removing its socket). The multi-core data path of
- * docs/DESIGN.md replaces the single TUN/UDP handlers; the control side
- * stays here. */
+ * Threads: one, the event loop's; docs/DESIGN.md says what is shared and
+ * what a worker per core will need. */
 #include "device.h"
 
 #include "clock.h"
@@ -22,6 +18,7 @@
 #include "tcp.h"
 #include "uapi.h"
 #include "udp.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -80,7 +77,7 @@ int device_init(struct device *dev, const char *name)
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	udp_init(&dev->udp);
 	dev->io.name = dev->name;
-	dev->io.epfd = dev->timerfd = dev->uapi_fd = -1;
+	dev->io.epfd = dev->timer.fd = dev->uapi_fd = -1;
 	dev->io.drops = dev->drops;
 	dev->io.dev = dev;
 	dev->mtu = 1420;
@@ -164,8 +161,8 @@ void device_destroy(struct device *dev)
 	dev->macs = NULL;
 	if (dev->io.epfd >= 0)
 		close(dev->io.epfd);
-	if (dev->timerfd >= 0)
-		close(dev->timerfd);
+	if (dev->timer.fd >= 0)
+		close(dev->timer.fd);
 	allowedips_free(dev->aips);
 	free(dev->local.peer_hash);
 	free(dev->local.index_hash);
@@ -177,176 +174,40 @@ void device_destroy(struct device *dev)
 	crypt_wipe(&dev->checker, sizeof(dev->checker));
 }
 
-void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN])
-{
-	struct peer *p, *n;
-
-	/* The key in use (all zeros when there is none) again, as `wg syncconf`
-	 * of an unchanged file sends it: nothing to do, as in the kernel and
-	 * wireguard-go. Going on would cut every session and redo one X25519
-	 * per peer. */
-	struct noise_local *l = &dev->local;
-
-	if (crypt_equal(key, l->private_key, NOISE_PUBLIC_KEY_LEN))
-		return;
-	l->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
-	if (l->has_private_key) {
-		memcpy(l->private_key, key, NOISE_PUBLIC_KEY_LEN);
-		crypt_public_key(l->public_key, l->private_key);
-	} else {
-		crypt_wipe(l->private_key, sizeof(l->private_key));
-		memset(l->public_key, 0, sizeof(l->public_key));
-	}
-	cookie_checker_init(&dev->checker, l->public_key);
-	for (p = dev->peers_head; p; p = n) {
-		n = p->list_next;
-		/* A peer with our own public key cannot be talked to (as wg). */
-		if (dev->local.has_private_key && !memcmp(p->public_key, dev->local.public_key, NOISE_PUBLIC_KEY_LEN)) {
-			peer_remove(p);
-			continue;
-		}
-		noise_handshake_clear(p);
-		noise_keypairs_clear(p);
-		peer_refresh_static(p);
-	}
-}
-
-static int apply_peer(struct device *dev, const struct conf_peer *cp)
-{
-	struct peer *p = peer_lookup(&dev->local, cp->public_key);
-	size_t i;
-
-	if (cp->flags & CONF_PEER_REMOVE) {
-		if (p)
-			peer_remove(p);
-		return 0;
-	}
-	if (!p) {
-		if (cp->flags & CONF_PEER_UPDATE_ONLY)
-			return 0;
-		if (dev->local.has_private_key && !memcmp(cp->public_key, dev->local.public_key, NOISE_PUBLIC_KEY_LEN))
-			return 0;
-		p = peer_create(dev, cp->public_key);
-		if (!p)
-			return -ENOMEM;
-	}
-	if (dev->macs)
-		mactable_set_owner_cap(dev->macs, &p->mac_owner, dev->strict_macs ? 0 : PEER_MAC_CAP);
-	if (cp->flags & CONF_PEER_HAS_PSK)
-		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
-	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
-		p->transport.tcp = cp->transport == CONF_TRANSPORT_TCP;
-	if (cp->flags & CONF_PEER_HAS_ENDPOINT) {
-		/* Transport = tcp: the Endpoint is the peer's ListenTCP, to be
-		 * connected to when something is to be sent. */
-		endpoint_set_udp(&p->transport.endpoint, &cp->endpoint);
-		if (p->transport.tcp) {
-			p->transport.tcp_to = cp->endpoint;
-			p->transport.endpoint.kind = ENDPOINT_TCP;
-		}
-	}
-	if (cp->flags & CONF_PEER_REPLACE_ALLOWEDIPS)
-		allowedips_remove_peer(dev->aips, p);
-	for (i = 0; i < cp->n_allowedips; i++) {
-		int ret = allowedips_insert(dev->aips, &cp->allowedips[i], p);
-
-		if (ret < 0)
-			return ret;
-	}
-	if (cp->flags & CONF_PEER_HAS_COMPRESSION)
-		p->compress = cp->compression == CONF_COMPRESS_LZ4;
-	for (i = 0; i < cp->n_macs; i++) {
-		int ret = dev->macs ? mactable_add_static(dev->macs, cp->macs[i], &p->mac_owner) : -EINVAL;
-
-		if (ret < 0)
-			return ret;
-	}
-	if (cp->flags & CONF_PEER_HAS_KEEPALIVE) {
-		bool was_off = !p->persistent_keepalive_s;
-
-		p->persistent_keepalive_s = cp->persistent_keepalive;
-		/* Turning it on sends one at once, so a peer behind NAT is
-		 * reachable without waiting for traffic. */
-		if (was_off && p->persistent_keepalive_s && endpoint_is_set(&p->transport.endpoint) &&
-		    udp_is_open(&dev->udp))
-			send_keepalive(p);
-	}
-	return 0;
-}
-
-int device_apply(struct device *dev, const struct conf_device *c)
-{
-	size_t i;
-	int ret;
-
-	if (c->flags & CONF_HAS_PRIVATE_KEY)
-		device_set_private_key(dev, c->private_key);
-	if (c->flags & CONF_HAS_FWMARK) {
-		dev->io.fwmark = c->fwmark;
-		udp_set_fwmark(&dev->udp, c->fwmark);
-	}
-	if ((c->flags & CONF_HAS_LISTEN_PORT) && (c->listen_port != dev->udp.port || !udp_is_open(&dev->udp))) {
-		ret = udp_open(&dev->io, &dev->udp, c->listen_port);
-		if (ret < 0) {
-			log_err("%s: cannot listen on UDP port %u: %s", dev->name, c->listen_port, strerror(-ret));
-			return ret;
-		}
-		if (dev->io.epfd >= 0) {
-			struct epoll_event ev = { .events = EPOLLIN };
-
-			ev.data.fd = dev->udp.fd4;
-			if (dev->udp.fd4 >= 0)
-				epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, dev->udp.fd4, &ev);
-			ev.data.fd = dev->udp.fd6;
-			if (dev->udp.fd6 >= 0)
-				epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, dev->udp.fd6, &ev);
-		}
-	}
-	if (c->flags & CONF_HAS_LISTEN_TCP) {
-		ret = tcp_listen(&dev->io, c->listen_tcp);
-		if (ret < 0) {
-			log_err("%s: cannot listen on TCP port %u: %s", dev->name, c->listen_tcp, strerror(-ret));
-			return ret;
-		}
-	}
-	if (c->flags & CONF_HAS_LINK_LOCAL)
-		dev->forward_link_local = c->forward_link_local;
-	if (c->flags & CONF_HAS_STRICT_MACS) {
-		struct peer *p;
-
-		/* Strict: no peer learns anything; only static MACs pass. */
-		dev->strict_macs = c->strict_macs;
-		for (p = dev->peers_head; p && dev->macs; p = p->list_next)
-			mactable_set_owner_cap(dev->macs, &p->mac_owner, dev->strict_macs ? 0 : PEER_MAC_CAP);
-	}
-	if (c->flags & CONF_REPLACE_PEERS)
-		while (dev->peers_head)
-			peer_remove(dev->peers_head);
-	for (i = 0; i < c->n_peers; i++) {
-		ret = apply_peer(dev, &c->peers[i]);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
 void device_timers_changed(struct device *dev, uint64_t deadline_ms)
 {
 	struct itimerspec its = { 0 };
 
-	if (dev->timerfd < 0 || (dev->timer_armed_ms && dev->timer_armed_ms <= deadline_ms))
+	if (dev->timer.fd < 0 || (dev->timer_armed_ms && dev->timer_armed_ms <= deadline_ms))
 		return;
 	dev->timer_armed_ms = deadline_ms;
 	its.it_value.tv_sec = (time_t)(deadline_ms / 1000);
 	its.it_value.tv_nsec = (long)(deadline_ms % 1000) * 1000000;
-	timerfd_settime(dev->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	timerfd_settime(dev->timer.fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void handle_timers(struct device *dev)
+/* --- the event loop ------------------------------------------------------
+ *
+ * One thread waits in epoll for: the TUN/TAP queue, the UDP sockets, the
+ * TCP listeners and connections (tcp.c registers those), a timerfd armed
+ * for the earliest protocol timer, the UAPI listener, a signalfd, and an
+ * inotify watch on the UAPI socket file (wg-quick stops a userspace
+ * implementation by removing it). Each source's handler is in epoll's
+ * data.ptr (loop.h). A turn ends with the handshakes that wait (at most
+ * HANDSHAKES_PER_TURN), then frees what closed during it. */
+
+static struct device *source_device(struct loop_handler *h)
 {
+	return container_of(h, struct loop_source, h)->dev;
+}
+
+static void on_timer(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
 	uint64_t expirations, next;
 
-	if (read(dev->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+	(void)events;
+	if (read(dev->timer.fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return;
 	dev->timer_armed_ms = 0;
 	next = timers_run(dev, clock_ms());
@@ -359,12 +220,14 @@ static void handle_timers(struct device *dev)
 /* Bounded batches keep one busy direction from starving the other. */
 #define BATCH 64
 
-static int handle_tun(struct device *dev)
+static void on_tun(struct loop_handler *h, uint32_t events)
 {
+	struct device *dev = source_device(h);
 	uint8_t *buf = dev->txb->read;
 	size_t hdr = (size_t)dev->tun.vnet_hdr_sz;
 	int i;
 
+	(void)events;
 	for (i = 0; i < BATCH; i++) {
 		ssize_t n = read(dev->tun.fd[0], buf, sizeof(dev->txb->read));
 
@@ -373,8 +236,8 @@ static int handle_tun(struct device *dev)
 				break;
 			/* The interface was deleted: time to go. */
 			log_info("%s: reading the TUN device: %s; stopping", dev->name, strerror(errno));
-			send_flush(dev);
-			return -errno;
+			dev->stop = true;
+			break;
 		}
 		if ((size_t)n <= hdr)
 			continue;
@@ -386,26 +249,87 @@ static int handle_tun(struct device *dev)
 					(size_t)n - hdr);
 	}
 	send_flush(dev);
-	return 0;
 }
 
-static int loop_add(struct device *dev, int fd)
+static void on_udp(struct loop_handler *h, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct loop_source *s = container_of(h, struct loop_source, h);
 
-	if (fd < 0)
-		return 0;
-	return epoll_ctl(dev->io.epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+	(void)events;
+	udp_readable(&s->dev->io, s->fd, &s->dev->rxb->udp, BATCH / UDP_RX_MAX);
+}
+
+static void on_uapi(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+	int c = accept4(dev->uapi_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)events;
+	if (c >= 0)
+		uapi_serve_client(dev, c);
+}
+
+static void on_signal(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+
+	(void)events;
+	log_info("%s: signal received, stopping", dev->name);
+	dev->stop = true;
+}
+
+static void on_socket_file(struct loop_handler *h, uint32_t events)
+{
+	struct loop_source *s = container_of(h, struct loop_source, h);
+	struct device *dev = s->dev;
+	char ev[4096], path[108];
+	struct stat st;
+
+	(void)events;
+	while (read(s->fd, ev, sizeof(ev)) > 0)
+		;
+	uapi_socket_path(path, sizeof(path), dev->name);
+	if (stat(path, &st) < 0) {
+		log_info("%s: control socket %s removed, stopping", dev->name, path);
+		dev->stop = true;
+	}
+}
+
+static int watch_source(struct device *dev, struct loop_source *s, int fd,
+			void (*ready)(struct loop_handler *, uint32_t))
+{
+	s->h.ready = ready;
+	s->dev = dev;
+	s->fd = fd;
+	return loop_watch(dev->io.epfd, EPOLL_CTL_ADD, fd, EPOLLIN, &s->h);
+}
+
+void device_watch_udp(struct device *dev)
+{
+	watch_source(dev, &dev->udp4_src, dev->udp.fd4, on_udp);
+	watch_source(dev, &dev->udp6_src, dev->udp.fd6, on_udp);
+}
+
+/* Once a second: aged MACs give back their room (lookups skip them
+ * already), idle TCP connections close, the rate limiter forgets. */
+static void housekeeping(struct device *dev, uint64_t now)
+{
+	if (now - dev->housekeeping_ms < 1000)
+		return;
+	dev->housekeeping_ms = now;
+	if (dev->macs)
+		mactable_expire(dev->macs, now);
+	tcp_expire(&dev->io, now);
+	ratelimiter_gc(dev->ratelimiter, now * 1000000);
 }
 
 int device_run(struct device *dev)
 {
+	struct loop_source sig = { 0 }, ino = { 0 }, tun = { 0 }, uapi = { 0 };
 	struct epoll_event events[16];
 	char sockpath[108];
-	struct stat st;
 	sigset_t mask;
-	uint64_t now;
-	int sigfd, inofd, ret = 0, i;
+	int ret = 0, i;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -413,22 +337,29 @@ int device_run(struct device *dev)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	ino.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	dev->io.epfd = epoll_create1(EPOLL_CLOEXEC);
-	dev->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (sigfd < 0 || dev->io.epfd < 0 || dev->timerfd < 0 || inofd < 0)
-		return -errno;
+	dev->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sig.fd < 0 || dev->io.epfd < 0 || dev->timer.fd < 0 || ino.fd < 0) {
+		ret = -errno;
+		goto out;
+	}
 	/* Without a configured port, listen on any: handshakes must go out. */
-	if (dev->udp.fd4 < 0 && dev->udp.fd6 < 0 && (ret = udp_open(&dev->io, &dev->udp, 0)) < 0)
-		return ret;
+	if (!udp_is_open(&dev->udp) && (ret = udp_open(&dev->io, &dev->udp, 0)) < 0)
+		goto out;
 	uapi_socket_path(sockpath, sizeof(sockpath), dev->name);
-	inotify_add_watch(inofd, sockpath, IN_ATTRIB | IN_DELETE_SELF);
+	inotify_add_watch(ino.fd, sockpath, IN_ATTRIB | IN_DELETE_SELF);
 	for (i = 0; i < (int)dev->tun.queues; i++)
 		fcntl_nonblock(dev->tun.fd[i]);
-	if (loop_add(dev, dev->tun.fd[0]) || loop_add(dev, dev->udp.fd4) || loop_add(dev, dev->udp.fd6) ||
-	    loop_add(dev, dev->timerfd) || loop_add(dev, dev->uapi_fd) || loop_add(dev, sigfd) || loop_add(dev, inofd))
-		return -errno;
+	device_watch_udp(dev);
+	if (watch_source(dev, &tun, dev->tun.fd[0], on_tun) ||
+	    watch_source(dev, &dev->timer, dev->timer.fd, on_timer) ||
+	    watch_source(dev, &uapi, dev->uapi_fd, on_uapi) || watch_source(dev, &sig, sig.fd, on_signal) ||
+	    watch_source(dev, &ino, ino.fd, on_socket_file)) {
+		ret = -errno;
+		goto out;
+	}
 	tcp_loop_started(&dev->io);
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
@@ -442,54 +373,23 @@ int device_run(struct device *dev)
 			ret = -errno;
 			break;
 		}
-		now = clock_ms();
-		if (now - dev->housekeeping_ms >= 1000) {
-			/* Once a second: aged MACs give back their room (lookups
-			 * skip them already), idle TCP connections close. */
-			dev->housekeeping_ms = now;
-			if (dev->macs)
-				mactable_expire(dev->macs, now);
-			tcp_expire(&dev->io, now);
-			ratelimiter_gc(dev->ratelimiter, now * 1000000);
-		}
+		housekeeping(dev, clock_ms());
 		for (i = 0; i < n && !dev->stop; i++) {
-			int fd = events[i].data.fd;
+			struct loop_handler *h = events[i].data.ptr;
 
-			if (fd == dev->tun.fd[0]) {
-				if (handle_tun(dev) < 0)
-					dev->stop = true;
-			} else if (fd == dev->udp.fd4 || fd == dev->udp.fd6) {
-				udp_readable(&dev->io, fd, &dev->rxb->udp, BATCH / UDP_RX_MAX);
-			} else if (tcp_handle_event(&dev->io, fd, events[i].events)) {
-				/* a TCP connection or listener */
-			} else if (fd == dev->timerfd) {
-				handle_timers(dev);
-			} else if (fd == dev->uapi_fd) {
-				int c = accept4(dev->uapi_fd, NULL, NULL, SOCK_CLOEXEC);
-
-				if (c >= 0)
-					uapi_serve_client(dev, c);
-			} else if (fd == sigfd) {
-				log_info("%s: signal received, stopping", dev->name);
-				dev->stop = true;
-			} else if (fd == inofd) {
-				char ev[4096];
-
-				while (read(inofd, ev, sizeof(ev)) > 0)
-					;
-				if (stat(sockpath, &st) < 0) {
-					log_info("%s: control socket %s removed, stopping", dev->name, sockpath);
-					dev->stop = true;
-				}
-			}
+			h->ready(h, events[i].events);
 		}
 		/* This turn's public-key work, bounded (receive.h). */
 		if (receive_handshakes_waiting(dev)) {
 			receive_handshakes(dev, HANDSHAKES_PER_TURN);
 			send_flush(dev);
 		}
+		tcp_reap(&dev->io);
 	}
-	close(sigfd);
-	close(inofd);
+out:
+	if (sig.fd >= 0)
+		close(sig.fd);
+	if (ino.fd >= 0)
+		close(ino.fd);
 	return ret;
 }

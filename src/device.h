@@ -6,6 +6,7 @@
 #include "allowedips.h"
 #include "drops.h"
 #include "conf.h"
+#include "loop.h"
 #include "cookie.h"
 #include "messages.h"
 #include "noise.h"
@@ -22,6 +23,13 @@ struct rx_batch;
 struct tcp_transport;
 struct transport_receiver;
 struct ratelimiter;
+
+/* A file descriptor of the device's in the event loop (device.c). */
+struct loop_source {
+	struct loop_handler h;
+	struct device *dev;
+	int fd;
+};
 
 /* A peer in the timer queue, under the earliest deadline it may have. */
 struct timer_entry {
@@ -67,7 +75,10 @@ struct device {
 	struct tx_batch *txb; /* send.c */
 	struct rx_batch *rxb; /* receive.c */
 
-	int timerfd, uapi_fd;
+	/* Sources of the event loop that live as long as the device. */
+	struct loop_source timer;	       /* the earliest protocol timer */
+	struct loop_source udp4_src, udp6_src; /* the UDP sockets */
+	int uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
 };
@@ -85,13 +96,12 @@ int device_open_tun(struct device *dev, bool exclusive);
 /* The same for TAP mode (layer 2): a TAP device and a MAC table. */
 int device_open_tap(struct device *dev, bool exclusive);
 void device_destroy(struct device *dev);
-/* Apply a configuration or change (UAPI set, config file). Returns 0 or a
- * negative errno, as the UAPI reports it. */
-int device_apply(struct device *dev, const struct conf_device *c);
-/* Run the event loop until a signal or device_stop(). */
+/* Run the event loop until a signal, the device's deletion or the removal
+ * of its UAPI socket file. */
 int device_run(struct device *dev);
+/* The UDP sockets were (re)opened: watch them (control path). */
+void device_watch_udp(struct device *dev);
 
-void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
 void device_count_drop(struct device *dev, enum drop_reason why);
 /* The timers of some peer changed: make sure the loop wakes in time. */
 void device_timers_changed(struct device *dev, uint64_t deadline_ms);

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "loop.h"
 #include "messages.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 struct tcp_conn {
+	struct loop_handler h; /* in epoll's data.ptr */
 	int fd;
 	uint64_t handle;
 	struct transport_ctx *io;
@@ -34,6 +36,7 @@ struct tcp_conn {
 	bool watch_out; /* EPOLLOUT requested */
 	bool reading;	/* its messages are being delivered: close only after the read */
 	bool broken;	/* closed while reading: freed when the read returns */
+	bool dead;	/* closed: its handler may still sit in this turn's events */
 	union conf_endpoint remote;
 	uint64_t born_ms, last_auth_ms;
 	struct tcpframe_rx rx;
@@ -41,17 +44,27 @@ struct tcp_conn {
 	struct tcp_conn *next;
 };
 
+struct tcp_listener {
+	struct loop_handler h;
+	struct transport_ctx *io;
+	int fd; /* -1: none */
+};
+
 struct tcp_transport {
-	int fd4, fd6; /* listening sockets, or -1 */
+	struct tcp_listener l4, l6; /* listening sockets */
 	uint16_t port;
 	uint64_t accept_resume_ms; /* accepting paused until then; 0: accepting */
 	struct tcp_conn *conns;	   /* newest first */
+	struct tcp_conn *dead;	   /* closed, freed by tcp_reap() after the turn */
 	struct tcp_conn *slot[TCP_MAX_CONNS];
 	uint64_t generation;
 	unsigned int n_conns, max_conns;
 	/* What one read of a connection delivers from, until batch_done. */
 	uint8_t scratch[TCPFRAME_SCRATCH_SIZE];
 };
+
+static void listener_ready(struct loop_handler *h, uint32_t events);
+static void conn_ready(struct loop_handler *h, uint32_t events);
 
 /* The longest message a connection accepts, a constant of the protocol
  * so that peers with different MTUs agree: a data message carrying a
@@ -72,7 +85,8 @@ static struct tcp_transport *transport(struct transport_ctx *io)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->fd4 = t->fd6 = -1;
+	t->l4 = (struct tcp_listener){ .h.ready = listener_ready, .io = io, .fd = -1 };
+	t->l6 = (struct tcp_listener){ .h.ready = listener_ready, .io = io, .fd = -1 };
 	/* Leave room under the descriptor limit for everything else. */
 	t->max_conns = TCP_MAX_CONNS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < TCP_MAX_CONNS + 64)
@@ -104,12 +118,7 @@ static void set_sockopts(int fd)
 
 static void watch(struct tcp_conn *c, int op)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (c->watch_out ? EPOLLOUT : 0u) };
-
-	if (c->io->epfd < 0)
-		return;
-	ev.data.fd = c->fd;
-	epoll_ctl(c->io->epfd, op, c->fd, &ev);
+	loop_watch(c->io->epfd, op, c->fd, EPOLLIN | (c->watch_out ? EPOLLOUT : 0u), &c->h);
 }
 
 static void want_out(struct tcp_conn *c, bool on)
@@ -150,6 +159,7 @@ static struct tcp_conn *conn_new(struct transport_ctx *io, int fd, const union c
 		free(c);
 		return NULL;
 	}
+	c->h.ready = conn_ready;
 	c->fd = fd;
 	c->handle = ++t->generation * TCP_MAX_CONNS + s;
 	c->io = io;
@@ -177,12 +187,25 @@ static void conn_free(struct tcp_conn *c)
 	}
 	t->slot[c->handle % TCP_MAX_CONNS] = NULL;
 	t->n_conns--;
-	if (c->io->epfd >= 0)
-		epoll_ctl(c->io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	loop_unwatch(c->io->epfd, c->fd);
 	close(c->fd);
+	c->fd = -1;
 	tcpframe_rx_free(&c->rx);
 	tcpframe_tx_free(&c->tx);
-	free(c);
+	/* An event of it may wait later in this turn: freed after it. */
+	c->dead = true;
+	c->next = t->dead;
+	t->dead = c;
+}
+
+void tcp_reap(struct transport_ctx *io)
+{
+	struct tcp_conn *c;
+
+	while (io->tcp && (c = io->tcp->dead)) {
+		io->tcp->dead = c->next;
+		free(c);
+	}
 }
 
 /* The connection is finished. While it is being read it only stops
@@ -230,16 +253,19 @@ static int listen_one(int family, uint16_t port)
 static void watch_listeners(struct transport_ctx *io, int op, bool on)
 {
 	struct tcp_transport *t = io->tcp;
-	int fds[2] = { t->fd4, t->fd6 }, i;
 
-	if (io->epfd < 0)
-		return;
-	for (i = 0; i < 2; i++) {
-		struct epoll_event ev = { .events = on ? EPOLLIN : 0u, .data.fd = fds[i] };
+	loop_watch(io->epfd, op, t->l4.fd, on ? EPOLLIN : 0u, &t->l4.h);
+	loop_watch(io->epfd, op, t->l6.fd, on ? EPOLLIN : 0u, &t->l6.h);
+}
 
-		if (fds[i] >= 0)
-			epoll_ctl(io->epfd, op, fds[i], &ev);
-	}
+static void close_listeners(struct tcp_transport *t)
+{
+	/* Closing a descriptor takes it out of epoll. */
+	if (t->l4.fd >= 0)
+		close(t->l4.fd);
+	if (t->l6.fd >= 0)
+		close(t->l6.fd);
+	t->l4.fd = t->l6.fd = -1;
 }
 
 int tcp_listen(struct transport_ctx *io, uint16_t port)
@@ -249,21 +275,17 @@ int tcp_listen(struct transport_ctx *io, uint16_t port)
 
 	if (!t)
 		return -ENOMEM;
-	if (t->fd4 >= 0 || t->fd6 >= 0) {
+	if (t->l4.fd >= 0 || t->l6.fd >= 0) {
 		if (port == t->port)
 			return 0;
-		if (t->fd4 >= 0)
-			close(t->fd4);
-		if (t->fd6 >= 0)
-			close(t->fd6);
-		t->fd4 = t->fd6 = -1;
+		close_listeners(t);
 	}
 	fd4 = listen_one(AF_INET, port);
 	fd6 = listen_one(AF_INET6, port);
 	if (fd4 < 0 && fd6 < 0)
 		return fd4 != -EAFNOSUPPORT ? fd4 : fd6;
-	t->fd4 = fd4 >= 0 ? fd4 : -1;
-	t->fd6 = fd6 >= 0 ? fd6 : -1;
+	t->l4.fd = fd4 >= 0 ? fd4 : -1;
+	t->l6.fd = fd6 >= 0 ? fd6 : -1;
 	t->port = port;
 	t->accept_resume_ms = 0;
 	watch_listeners(io, EPOLL_CTL_ADD, true);
@@ -405,39 +427,28 @@ static void conn_writable(struct tcp_conn *c)
 	want_out(c, tcpframe_tx_pending(&c->tx));
 }
 
-static struct tcp_conn *conn_by_fd(struct transport_ctx *io, int fd)
+static void conn_ready(struct loop_handler *h, uint32_t events)
 {
-	struct tcp_conn *c;
+	struct tcp_conn *c = container_of(h, struct tcp_conn, h);
 
-	for (c = io->tcp->conns; c && c->fd != fd; c = c->next)
-		;
-	return c;
-}
-
-bool tcp_handle_event(struct transport_ctx *io, int fd, uint32_t events)
-{
-	struct tcp_transport *t = io->tcp;
-	struct tcp_conn *c;
-
-	if (!t || fd < 0)
-		return false;
-	if (fd == t->fd4 || fd == t->fd6) {
-		accept_all(io, fd);
-		return true;
-	}
-	c = conn_by_fd(io, fd);
-	if (!c)
-		return false;
+	if (c->dead)
+		return;
 	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (c->connecting || (events & EPOLLOUT))) {
 		conn_writable(c);
-		/* c may be gone: look it up again before reading. */
-		c = conn_by_fd(io, fd);
-		if (!c)
-			return true;
+		if (c->dead)
+			return;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_readable(c);
-	return true;
+}
+
+static void listener_ready(struct loop_handler *h, uint32_t events)
+{
+	struct tcp_listener *l = container_of(h, struct tcp_listener, h);
+
+	(void)events;
+	if (l->fd >= 0)
+		accept_all(l->io, l->fd);
 }
 
 /* At most TCP_MAX_PER_PEER connections stay bound to @p: the least
@@ -649,7 +660,7 @@ void tcp_stats(const struct transport_ctx *io, struct tcp_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!io->tcp)
 		return;
-	st->port = io->tcp->fd4 >= 0 || io->tcp->fd6 >= 0 ? io->tcp->port : 0;
+	st->port = io->tcp->l4.fd >= 0 || io->tcp->l6.fd >= 0 ? io->tcp->port : 0;
 	for (c = io->tcp->conns; c; c = c->next) {
 		st->conns++;
 		st->bound += c->owner != NULL;
@@ -675,10 +686,8 @@ void tcp_close_all(struct transport_ctx *io)
 		return;
 	while (t->conns)
 		conn_free(t->conns);
-	if (t->fd4 >= 0)
-		close(t->fd4);
-	if (t->fd6 >= 0)
-		close(t->fd6);
+	tcp_reap(io);
+	close_listeners(t);
 	free(t);
 	io->tcp = NULL;
 }

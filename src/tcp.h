@@ -59,8 +59,6 @@ struct tcp_stats {
 
 /* Listen on @port (IPv4 and IPv6); 0 or a negative errno. */
 int tcp_listen(struct transport_ctx *io, uint16_t port);
-/* Is @fd one of the device's TCP sockets? Then handle its events. */
-bool tcp_handle_event(struct transport_ctx *io, int fd, uint32_t events);
 /* Send @n messages to TCP endpoints, each on its connection; those for one
  * connection that follow each other in one write. A peer with Transport =
  * tcp whose connection is gone gets a new one (its backoff permitting),
@@ -79,6 +77,8 @@ void tcp_expire(struct transport_ctx *io, uint64_t now_ms);
 bool tcp_active(const struct transport_ctx *io);
 void tcp_stats(const struct transport_ctx *io, struct tcp_stats *st);
 void tcp_close_all(struct transport_ctx *io);
+/* After each turn of the event loop: free the connections closed in it. */
+void tcp_reap(struct transport_ctx *io);
 /* The event loop exists now: watch what was opened before it. */
 void tcp_loop_started(struct transport_ctx *io);
 

@@ -11,6 +11,7 @@
  * `wg` writes a whole request before reading, so closing on it would kill
  * `wg` with SIGPIPE and no message. Configure more peers in several
  * requests (`wg addconf`). */
+#include "apply.h"
 #include "uapi.h"
 
 #include "allowedips.h"

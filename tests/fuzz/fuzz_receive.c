@@ -8,6 +8,7 @@
  *   2: a data message that b really encrypted for a: the input is the inner
  *      packet, so it reaches the inner IP parser and cryptokey routing.
  * Nothing may crash, leak or read out of bounds; drops are the expected end. */
+#include "apply.h"
 #include "allowedips.h"
 #include "cookie.h"
 #include "crypto.h"

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "clock.h"
 #include "cookie.h"
 #include "crypto.h"

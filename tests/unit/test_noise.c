@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "cookie.h"
 #include "crypto.h"
 #include "device.h"

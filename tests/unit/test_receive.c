@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "allowedips.h"
 #include "checksum.h"
 #include "compress.h"

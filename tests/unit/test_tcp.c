@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "clock.h"
 #include "cookie.h"
 #include "crypto.h"
@@ -105,13 +106,17 @@ static int turn(struct fixture *f, int ms)
 	struct epoll_event ev[16];
 	int n = epoll_wait(f->a.io.epfd, ev, 16, ms), i;
 
-	for (i = 0; i < n; i++)
-		tcp_handle_event(&f->a.io, ev[i].data.fd, ev[i].events);
+	for (i = 0; i < n; i++) {
+		struct loop_handler *h = ev[i].data.ptr;
+
+		h->ready(h, ev[i].events);
+	}
 	if (receive_handshakes_waiting(&f->a)) {
 		receive_handshakes(&f->a, HANDSHAKES_PER_TURN);
 		send_flush(&f->a);
 		n = n < 0 ? 1 : n + 1;
 	}
+	tcp_reap(&f->a.io);
 	return n < 0 ? 0 : n;
 }
 
