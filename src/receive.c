@@ -380,7 +380,8 @@ int receive_batch_init(struct device *dev)
 		return -ENOMEM;
 	dev->rxb->zbuf = malloc(RX_ZBUF_SIZE);
 	dev->rxb->hs = calloc(HANDSHAKE_QUEUE_LEN, sizeof(*dev->rxb->hs));
-	if (!dev->rxb->zbuf || !dev->rxb->hs)
+	dev->rxb->split = malloc(RX_SPLIT_SIZE + VNET_HDR_LEN);
+	if (!dev->rxb->zbuf || !dev->rxb->hs || !dev->rxb->split)
 		return -ENOMEM;
 	for (i = 0; i < RX_MERGE_BUFS; i++) {
 		dev->rxb->merge[i] = malloc(OFFLOAD_MERGE_BUF_LEN);
@@ -421,6 +422,7 @@ void receive_batch_free(struct device *dev)
 	udp_rx_free(&dev->rxb->udp);
 	free(dev->rxb->zbuf);
 	free(dev->rxb->hs);
+	free(dev->rxb->split);
 	for (i = 0; i < RX_MERGE_BUFS; i++)
 		free(dev->rxb->merge[i]);
 	free(dev->rxb);
@@ -430,14 +432,18 @@ void receive_batch_free(struct device *dev)
 /* A merged write the device refused: write its segments one by one. */
 static void write_split(struct device *dev, const struct offload_write *w)
 {
-	/* Each slot: a header, then a segment of up to stride - VNET_HDR_LEN
-	 * bytes; the extra VNET_HDR_LEN at the end covers the last slot. */
-	static uint8_t segs[OFFLOAD_MAX_SEGMENTS * (VNET_HDR_LEN + 2048) + VNET_HDR_LEN];
-	size_t lens[OFFLOAD_MAX_SEGMENTS], stride = VNET_HDR_LEN + 2048;
+	const struct virtio_net_hdr *h = (const struct virtio_net_hdr *)w->buf;
+	/* Each slot: a zero virtio_net_hdr, then a segment (headers and
+	 * gso_size bytes at most: the MTU the segments came with, jumbo too). */
+	size_t lens[OFFLOAD_MAX_SEGMENTS], stride = VNET_HDR_LEN + (size_t)h->hdr_len + h->gso_size;
+	uint8_t *segs = dev->rxb->split;
 	int n, i;
 
-	n = offload_split((const struct virtio_net_hdr *)w->buf, w->buf + VNET_HDR_LEN, w->len - VNET_HDR_LEN,
-			  segs + VNET_HDR_LEN, stride, lens, OFFLOAD_MAX_SEGMENTS);
+	n = offload_split(
+	    h, w->buf + VNET_HDR_LEN, w->len - VNET_HDR_LEN, segs + VNET_HDR_LEN, stride, lens,
+	    (int)(RX_SPLIT_SIZE / stride < OFFLOAD_MAX_SEGMENTS ? RX_SPLIT_SIZE / stride : OFFLOAD_MAX_SEGMENTS));
+	if (n < 0)
+		device_count_drop(dev, DROP_TUN_WRITE);
 	for (i = 0; i < n; i++) {
 		memset(segs + (size_t)i * stride, 0, VNET_HDR_LEN);
 		if (write(dev->tun.fd[0], segs + (size_t)i * stride, VNET_HDR_LEN + lens[i]) < 0)

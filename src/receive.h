@@ -17,9 +17,13 @@ void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct e
 /* receive_packet() and the end of each batch, for the transports. */
 extern const struct transport_receiver receive_transport;
 
-/* Decrypted packets wait here until receive_flush() coalesces them (with
- * vnet_hdr) and writes them to the TUN device; they point into the UDP
- * receive buffers, so a flush must come before the next receive. */
+/* The receive batch, the event loop thread's own (one per thread that
+ * receives; nothing here is shared). Decrypted packets wait in pkts until
+ * receive_flush() coalesces them (with vnet_hdr) and writes them to the
+ * TUN device; they point into the buffers of the transport that delivered
+ * them (the UDP receive buffers, a TCP read's scratch) or into zbuf, so a
+ * flush must come before the transport reuses those (batch_done) and
+ * nothing may reset zbuf while a packet in it is queued. */
 #define RX_BATCH_MAX  1024
 #define RX_MERGE_BUFS 16
 
@@ -46,12 +50,15 @@ struct rx_batch {
 	/* Decompressed payloads of this batch (ferry Compression = lz4). */
 	uint8_t *zbuf;
 	size_t zused;
+	/* A refused merged write, split again (write_split). */
+	uint8_t *split;
 	/* The handshake queue: a ring of HANDSHAKE_QUEUE_LEN jobs. */
 	struct handshake_job *hs;
 	unsigned int hs_head, hs_count;
 	uint64_t under_load_until_ms;
 };
-#define RX_ZBUF_SIZE (1u << 20)
+#define RX_ZBUF_SIZE  (1u << 20)
+#define RX_SPLIT_SIZE (2u * 65536 + OFFLOAD_MAX_SEGMENTS * 256u)
 
 int receive_batch_init(struct device *dev);
 void receive_batch_free(struct device *dev);

@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,6 +361,32 @@ static void tap_coalescing_stays_in_its_buffer(void **state)
 	assert_int_equal(writes, 2);
 }
 
+/* A TUN device that refuses merged writes (EINVAL) gets the segments one by
+ * one, whatever their size: the fallback could only split segments of up
+ * to 2 KB before, and wrote nothing of a jumbo MTU's. The "device" here is
+ * an eventfd, which refuses every write but an 8-byte one with EINVAL, so
+ * each attempt is counted as a refused write. */
+static void refused_merge_is_written_in_segments(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t fr[9100];
+	uint32_t seq = 1;
+	int i;
+
+	close(f->a.tun.fd[0]);
+	f->a.tun.fd[0] = eventfd(0, EFD_CLOEXEC);
+	assert_true(f->a.tun.fd[0] >= 0);
+	f->a.mtu = 9000;
+	for (i = 0; i < 3; i++) {
+		tagged_tcp_frame(fr, seq, 8000);
+		deliver(f, false, fr + 22, 40 + 8000);
+		seq += 8000;
+	}
+	receive_flush(&f->a);
+	assert_false(f->a.tun_gro); /* coalescing is off from now on */
+	assert_int_equal(f->a.drops[DROP_TUN_WRITE], 3);
+}
+
 /* A frame whose payload is larger than the TAP MTU is dropped, counted. */
 static void tap_frame_over_mtu_dropped(void **state)
 {
@@ -514,6 +541,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(compressed_batch_keeps_each_packet, setup_tun, teardown),
 		cmocka_unit_test_setup_teardown(tap_coalescing_stays_in_its_buffer, setup_tap, teardown),
 		cmocka_unit_test_setup_teardown(tap_frame_over_mtu_dropped, setup_tap, teardown),
+		cmocka_unit_test_setup_teardown(refused_merge_is_written_in_segments, setup_tun, teardown),
 		cmocka_unit_test_setup_teardown(tap_compressed_double_tagged_full_size, setup_tap, teardown),
 		cmocka_unit_test_setup_teardown(tap_link_local_frames, setup_tap, teardown),
 		cmocka_unit_test_setup_teardown(tap_strict_macs, setup_tap, teardown),
