@@ -2,7 +2,7 @@
 # Run every test suite, print their TAP output, and end with one line:
 # "N passed, N failed" (", N skipped"). Exit status 0 only if none failed.
 #
-# Suites: the unit tests, the integration tests in network namespaces, then
+# Suites: the unit tests, the structure check, the integration tests in network namespaces, then
 # the unit tests and the bad-input tests again built with ASan + UBSan, and a
 # short run of every fuzz target.
 set -u
@@ -49,6 +49,7 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 for t in build/tests/unit/test_*; do
 	[ -x "$t" ] && run_suite "unit: ${t##*/}" "$t"
 done
+run_suite "structure of src/ (docs/DESIGN.md)" bash tests/structure.sh
 for t in tests/net/*.t; do
 	run_suite "net: ${t##*/}" bash "$t"
 done
