@@ -88,6 +88,7 @@ struct device {
  * a 1500-byte underlay, IPv6 included (docs/PROTOCOL.md). */
 #define TAP_DEFAULT_MTU 1398
 
+/* Control path: an interface's life. */
 int device_init(struct device *dev, const char *name);
 void device_read_offload_switches(struct device *dev);
 /* Create (or, unless @exclusive, attach to) the TUN device named like the

@@ -126,9 +126,11 @@ static inline struct peer *peer_of_mac_owner(struct mac_owner *o)
 	return (struct peer *)(void *)((char *)o - offsetof(struct peer, mac_owner));
 }
 
-/* Peers by public key, and session indices. */
+/* Control path (configuration; may allocate): a peer comes and goes. */
 struct peer *peer_create(struct device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
 void peer_remove(struct peer *p);
+
+/* Packet path: peers by public key, and session indices. */
 struct peer *peer_lookup(struct noise_local *l, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
 /* Recompute what depends on our private key (static_static). */
 void peer_refresh_static(struct peer *p);

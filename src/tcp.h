@@ -57,7 +57,7 @@ struct tcp_stats {
 	unsigned int conns, bound;
 };
 
-/* Listen on @port (IPv4 and IPv6); 0 or a negative errno. */
+/* Control path: listen on @port (IPv4 and IPv6); 0 or a negative errno. */
 int tcp_listen(struct transport_ctx *io, uint16_t port);
 /* Send @n messages to TCP endpoints, each on its connection; those for one
  * connection that follow each other in one write. A peer with Transport =

@@ -20,12 +20,14 @@ struct udp_transport {
 	bool gso, gro;
 };
 
+/* Control path: the sockets come, go and change. */
 void udp_init(struct udp_transport *u);
 /* Bind both sockets to @port (0: any free port, the same for both), with
  * io->fwmark. On success u->port is the bound port. Returns 0 or -errno. */
 int udp_open(struct transport_ctx *io, struct udp_transport *u, uint16_t port);
 void udp_close(struct udp_transport *u);
 int udp_set_fwmark(struct udp_transport *u, uint32_t mark);
+/* Packet path. */
 static inline bool udp_is_open(const struct udp_transport *u)
 {
 	return u->fd4 >= 0 || u->fd6 >= 0;
