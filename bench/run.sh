@@ -7,6 +7,8 @@
 #   wireguard-go  wireguard-go -f IFNAME on both hosts, configured with wg set
 #   openvpn       OpenVPN 2.6, UDP, p2p TLS with --peer-fingerprint, AES-256-GCM, no DCO
 #   ferry         $FERRY -f IFNAME on both hosts, configured exactly like wireguard-go
+#   ferry-base    the same with $FERRY_BASE: another build of ferry (the tree before
+#                 a change), for before/after figures from one run
 #   ferry-tap     ferry up -f CONFIG, Mode = tap (layer 2, addresses on the TAP devices)
 #   ferry-tcp     ferry up -f CONFIG, Transport = tcp (B listens with ListenTCP)
 #   ferry-lz4     ferry up -f CONFIG, Compression = lz4 on both, iperf3's random data
@@ -25,6 +27,7 @@
 #
 # Settings (environment):
 #   FERRY=path            the ferry binary (default build/ferry)
+#   FERRY_BASE=path       the ferry binary of the ferry-base system (no default)
 #   BENCH_SYSTEMS="..."   which systems, in this order (default all five)
 #   BENCH_RUNS=3          runs per figure
 #   BENCH_TCP_SECS=5      length of each TCP test
@@ -64,10 +67,10 @@ CLK_TCK=$(getconf CLK_TCK)
 UA=192.0.2.1 UB=192.0.2.2
 declare -A INNER_A=([veth]=$UA [vxlan]=203.0.113.1 [wireguard-go]=203.0.113.17 [openvpn]=203.0.113.33 [ferry]=203.0.113.49
 	[ferry-tap]=203.0.113.65 [ferry-tcp]=203.0.113.81 [ferry-lz4]=203.0.113.97 [ferry-lz4-text]=203.0.113.113
-	[openvpn-tap]=203.0.113.129 [openvpn-tcp]=203.0.113.145)
+	[openvpn-tap]=203.0.113.129 [openvpn-tcp]=203.0.113.145 [ferry-base]=203.0.113.161)
 declare -A INNER_B=([veth]=$UB [vxlan]=203.0.113.2 [wireguard-go]=203.0.113.18 [openvpn]=203.0.113.34 [ferry]=203.0.113.50
 	[ferry-tap]=203.0.113.66 [ferry-tcp]=203.0.113.82 [ferry-lz4]=203.0.113.98 [ferry-lz4-text]=203.0.113.114
-	[openvpn-tap]=203.0.113.130 [openvpn-tcp]=203.0.113.146)
+	[openvpn-tap]=203.0.113.130 [openvpn-tcp]=203.0.113.146 [ferry-base]=203.0.113.162)
 # Extra iperf3 client options: the -text system sends a repeating (highly
 # compressible) payload instead of iperf3's default random bytes.
 declare -A IPERF_OPTS=([ferry-lz4-text]=--repeating-payload)
@@ -373,6 +376,11 @@ setup_wireguard-go() { setup_wg wireguard-go wireguard-go; }
 teardown_wireguard-go() { teardown_wg; }
 setup_ferry() { setup_wg ferry "$FERRY"; }
 teardown_ferry() { teardown_wg; }
+setup_ferry-base() {
+	[ -x "${FERRY_BASE:-}" ] || { echo "ferry-base: set FERRY_BASE to a ferry binary" >>"$T_TMP/errors.log"; return 1; }
+	setup_wg ferry-base "$FERRY_BASE"
+}
+teardown_ferry-base() { teardown_wg; }
 
 # ferry with its own keys, from config files (ferry up -f CONFIG).
 # Args: SYSTEM, [Interface] lines of A, of B, [Peer] lines of A (for B), of
