@@ -43,7 +43,7 @@
 struct node {
 	struct node *child[2];
 	void *peer;		  /* NULL: a branching node */
-	struct node *next, *prev; /* the peer's list; prev NULL at its head */
+	struct node *next, *prev; /* the peer's list, in insertion order; prev NULL at its head */
 	uint8_t cidr;		  /* prefix length */
 	uint8_t v6;		  /* which trie, for foreach */
 	uint8_t key[];		  /* 4 or 16 bytes, masked to cidr */
@@ -51,7 +51,7 @@ struct node {
 
 struct peer_entry {
 	void *peer; /* NULL: free slot */
-	struct node *first;
+	struct node *first, *last;
 };
 
 /* Linear probing, power-of-two size, at most 3/4 full; deletion shifts
@@ -92,7 +92,7 @@ static struct peer_entry *peer_find(const struct peer_table *pt, const void *pee
 	return NULL;
 }
 
-static void peer_place(struct peer_table *pt, void *peer, struct node *first)
+static void peer_place(struct peer_table *pt, void *peer, struct node *first, struct node *last)
 {
 	size_t mask = pt->size - 1, i;
 
@@ -100,6 +100,7 @@ static void peer_place(struct peer_table *pt, void *peer, struct node *first)
 		;
 	pt->slots[i].peer = peer;
 	pt->slots[i].first = first;
+	pt->slots[i].last = last;
 	pt->used++;
 }
 
@@ -113,7 +114,7 @@ static int peer_rehash(struct peer_table *pt, size_t size)
 		return -ENOMEM;
 	for (i = 0; i < pt->size; i++) {
 		if (pt->slots[i].peer)
-			peer_place(&moved, pt->slots[i].peer, pt->slots[i].first);
+			peer_place(&moved, pt->slots[i].peer, pt->slots[i].first, pt->slots[i].last);
 	}
 	free(pt->slots);
 	*pt = moved;
@@ -167,36 +168,41 @@ static void peer_delete(struct peer_table *pt, struct peer_entry *e)
 	}
 }
 
+/* Appended, so that a peer's prefixes are listed in the order they were
+ * added (`wg showconf` gives back the file that was set). */
 static void list_add(struct peer_table *pt, struct node *n, void *peer)
 {
 	struct peer_entry *e = peer_find(pt, peer);
 
 	n->peer = peer;
-	n->prev = NULL;
+	n->next = NULL;
 	if (!e) {
 		/* peer_reserve() ran, so there is room. */
-		n->next = NULL;
-		peer_place(pt, peer, n);
+		n->prev = NULL;
+		peer_place(pt, peer, n, n);
 		return;
 	}
-	n->next = e->first;
-	e->first->prev = n;
-	e->first = n;
+	n->prev = e->last;
+	e->last->next = n;
+	e->last = n;
 }
 
 static void list_del(struct peer_table *pt, struct node *n)
 {
+	struct peer_entry *e = NULL;
+
+	if (!n->prev || !n->next)
+		e = peer_find(pt, n->peer);
 	if (n->next)
 		n->next->prev = n->prev;
+	else if (n->prev)
+		e->last = n->prev;
 	if (n->prev) {
 		n->prev->next = n->next;
+	} else if (n->next) {
+		e->first = n->next;
 	} else {
-		struct peer_entry *e = peer_find(pt, n->peer);
-
-		if (n->next)
-			e->first = n->next;
-		else
-			peer_delete(pt, e);
+		peer_delete(pt, e);
 	}
 	n->next = n->prev = NULL;
 	n->peer = NULL;

@@ -16,18 +16,25 @@
 #include <errno.h>
 #include <string.h>
 
-void device_set_private_key(struct device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN])
+void device_set_private_key(struct device *dev, const uint8_t key_in[NOISE_PUBLIC_KEY_LEN])
 {
+	struct noise_local *l = &dev->local;
+	uint8_t key[NOISE_PUBLIC_KEY_LEN];
 	struct peer *p, *n;
 
+	/* Kept clamped, as the kernel and wireguard-go keep it, so that the
+	 * key read back (wg showconf) is the one X25519 really uses. */
+	memcpy(key, key_in, sizeof(key));
+	if (!crypt_is_zero(key, sizeof(key)))
+		crypt_clamp(key);
 	/* The key in use (all zeros when there is none) again, as `wg syncconf`
 	 * of an unchanged file sends it: nothing to do, as in the kernel and
 	 * wireguard-go. Going on would cut every session and redo one X25519
 	 * per peer. */
-	struct noise_local *l = &dev->local;
-
-	if (crypt_equal(key, l->private_key, NOISE_PUBLIC_KEY_LEN))
+	if (crypt_equal(key, l->private_key, NOISE_PUBLIC_KEY_LEN)) {
+		crypt_wipe(key, sizeof(key));
 		return;
+	}
 	l->has_private_key = !crypt_is_zero(key, NOISE_PUBLIC_KEY_LEN);
 	if (l->has_private_key) {
 		memcpy(l->private_key, key, NOISE_PUBLIC_KEY_LEN);

@@ -102,12 +102,17 @@ void crypt_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[CRYPT_HAS
 	crypt_wipe(t, sizeof(t));
 }
 
+void crypt_clamp(uint8_t secret[CRYPT_KEY_LEN])
+{
+	secret[0] &= 248;
+	secret[31] = (secret[31] & 127) | 64;
+}
+
 void crypt_generate_secret(uint8_t secret[CRYPT_KEY_LEN])
 {
 	crypt_random(secret, CRYPT_KEY_LEN);
 	/* Clamp as RFC 7748 and `wg genkey` do. */
-	secret[0] &= 248;
-	secret[31] = (secret[31] & 127) | 64;
+	crypt_clamp(secret);
 }
 
 void crypt_public_key(uint8_t pub[CRYPT_KEY_LEN], const uint8_t secret[CRYPT_KEY_LEN])

@@ -28,6 +28,9 @@ void crypt_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[CRYPT_HAS
 
 /* X25519. crypt_dh() returns false when the result is all zeros (a
  * low-order point), which the protocol must reject. */
+/* An X25519 secret as RFC 7748 uses it: low three bits clear, top bit
+ * clear, next bit set. */
+void crypt_clamp(uint8_t secret[CRYPT_KEY_LEN]);
 void crypt_generate_secret(uint8_t secret[CRYPT_KEY_LEN]);
 void crypt_public_key(uint8_t pub[CRYPT_KEY_LEN], const uint8_t secret[CRYPT_KEY_LEN]);
 bool crypt_dh(uint8_t out[CRYPT_KEY_LEN], const uint8_t secret[CRYPT_KEY_LEN], const uint8_t pub[CRYPT_KEY_LEN]);

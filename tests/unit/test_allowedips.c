@@ -431,15 +431,26 @@ static struct ref_entry *ref_find(struct ref *r, const struct ip_prefix *p)
 	return NULL;
 }
 
+/* The reference keeps its entries in the order they were added (a prefix
+ * taken over by another peer counts as added then), as foreach must list
+ * them. */
+static void ref_delete(struct ref *r, struct ref_entry *e)
+{
+	memmove(e, e + 1, (size_t)(r->e + r->n - (e + 1)) * sizeof(*e));
+	r->n--;
+}
+
 static void ref_insert(struct ref *r, const struct ip_prefix *p, void *peer)
 {
 	struct ref_entry *e = ref_find(r, p);
 
-	if (!e) {
-		assert_true(r->n < REF_MAX);
-		e = &r->e[r->n++];
-		e->p = *p;
-	}
+	if (e && e->peer == peer)
+		return;
+	if (e)
+		ref_delete(r, e);
+	assert_true(r->n < REF_MAX);
+	e = &r->e[r->n++];
+	e->p = *p;
 	e->peer = peer;
 }
 
@@ -449,7 +460,7 @@ static int ref_remove(struct ref *r, const struct ip_prefix *p, void *peer)
 
 	if (!e || e->peer != peer)
 		return -ENOENT;
-	*e = r->e[--r->n];
+	ref_delete(r, e);
 	return 0;
 }
 
@@ -459,7 +470,7 @@ static void ref_remove_peer(struct ref *r, void *peer)
 
 	while (i < r->n) {
 		if (r->e[i].peer == peer)
-			r->e[i] = r->e[--r->n];
+			ref_delete(r, &r->e[i]);
 		else
 			i++;
 	}
@@ -611,7 +622,8 @@ static int collect(const struct ip_prefix *p, void *ctx)
 	return 0;
 }
 
-/* foreach must yield exactly the reference's prefixes of @peer. */
+/* foreach must yield exactly the reference's prefixes of @peer, in the
+ * order they were added (wg showconf gives back what was set). */
 static void check_foreach(const struct allowedips *t, const struct ref *r, void *peer)
 {
 	static struct collected got, want;
@@ -628,8 +640,6 @@ static void check_foreach(const struct allowedips *t, const struct ref *r, void 
 	}
 	assert_int_equal(allowedips_foreach(t, peer, collect, &got), 0);
 	assert_int_equal(got.n, want.n);
-	qsort(got.p, got.n, sizeof(got.p[0]), prefix_cmp);
-	qsort(want.p, want.n, sizeof(want.p[0]), prefix_cmp);
 	for (i = 0; i < got.n; i++)
 		assert_int_equal(prefix_cmp(&got.p[i], &want.p[i]), 0);
 }

@@ -106,6 +106,27 @@ static void same_private_key_is_a_no_op(void **state)
 	assert_memory_not_equal(p->pa->static_static, marker, sizeof(marker));
 	assert_true(p->pa->static_static_ok);
 
+	/* An unclamped key is kept clamped (wg showconf shows what X25519
+	 * uses, as with the kernel and wireguard-go), and the same key
+	 * unclamped again changes nothing. */
+	{
+		uint8_t raw[32], clamped[32];
+
+		crypt_random(raw, sizeof(raw));
+		raw[0] |= 7;
+		raw[31] |= 0x80;
+		raw[31] &= (uint8_t)~0x40;
+		memcpy(clamped, raw, sizeof(raw));
+		crypt_clamp(clamped);
+		device_set_private_key(&p->a, raw);
+		assert_memory_equal(p->a.local.private_key, clamped, sizeof(clamped));
+		memset(marker, 0x5a, sizeof(marker));
+		memcpy(p->pa->static_static, marker, sizeof(marker));
+		device_set_private_key(&p->a, raw);
+		assert_memory_equal(p->pa->static_static, marker, sizeof(marker));
+		peer_refresh_static(p->pa);
+	}
+
 	/* No key, then no key again: still nothing to do, and the peer stays. */
 	memset(marker, 0, sizeof(marker));
 	device_set_private_key(&p->a, marker);
