@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct device;
 struct tcp_transport;
@@ -41,6 +42,16 @@ struct endpoint {
 	/* UDP: the peer's address and port. TCP: the remote end of the
 	 * connection, as `wg show` prints it. */
 	union conf_endpoint addr;
+	/* UDP: our address the peer's latest message came to, and the
+	 * interface it came in on, so that replies leave from that address
+	 * (a multi-homed host behind NAT or a firewall must not answer from
+	 * another one). src_family 0: the routing decision chooses. */
+	sa_family_t src_family;
+	uint32_t src_ifindex;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} src;
 };
 
 static inline bool endpoint_is_set(const struct endpoint *e)
@@ -50,8 +61,8 @@ static inline bool endpoint_is_set(const struct endpoint *e)
 
 static inline void endpoint_set_udp(struct endpoint *e, const union conf_endpoint *addr)
 {
+	memset(e, 0, sizeof(*e));
 	e->kind = addr->sa.sa_family ? ENDPOINT_UDP : ENDPOINT_NONE;
-	e->conn = 0;
 	e->addr = *addr;
 }
 

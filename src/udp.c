@@ -35,6 +35,12 @@ static int open_one(int family, uint16_t port, uint32_t mark)
 	}
 	if (mark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	/* Each datagram says which of our addresses it came to (udp_readable),
+	 * so that replies can leave from it (udp_send). */
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	/* Large buffers absorb bursts between two turns of the event loop. */
 	{
 		int size = 4 << 20;
@@ -146,9 +152,14 @@ static socklen_t addr_len(const union conf_endpoint *to)
 	return to->sa.sa_family == AF_INET6 ? sizeof(to->in6) : sizeof(to->in4);
 }
 
+/* The message's control data: UDP_SEGMENT for a GSO run, and the source
+ * address the peer last reached us on (its family matches the socket's). */
 static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 {
 	struct msghdr *h = &tx->msgs[i].msg_hdr;
+	bool gso = m->seg && m->len > m->seg, src = m->to.src_family == m->to.addr.sa.sa_family;
+	size_t room = 0;
+	struct cmsghdr *c;
 
 	memset(h, 0, sizeof(*h));
 	tx->iov[i].iov_base = m->buf;
@@ -157,16 +168,40 @@ static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 	h->msg_namelen = addr_len(&m->to.addr);
 	h->msg_iov = &tx->iov[i];
 	h->msg_iovlen = 1;
-	if (m->seg && m->len > m->seg) {
-		struct cmsghdr *c;
-
-		h->msg_control = tx->cmsg[i].buf;
-		h->msg_controllen = sizeof(tx->cmsg[i].buf);
-		c = CMSG_FIRSTHDR(h);
+	if (!gso && !src)
+		return;
+	if (gso)
+		room += CMSG_SPACE(sizeof(uint16_t));
+	if (src)
+		room += m->to.src_family == AF_INET6 ? CMSG_SPACE(sizeof(struct in6_pktinfo))
+						     : CMSG_SPACE(sizeof(struct in_pktinfo));
+	memset(tx->cmsg[i].buf, 0, room);
+	h->msg_control = tx->cmsg[i].buf;
+	h->msg_controllen = room;
+	c = CMSG_FIRSTHDR(h);
+	if (gso) {
 		c->cmsg_level = SOL_UDP;
 		c->cmsg_type = UDP_SEGMENT;
 		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 		memcpy(CMSG_DATA(c), &m->seg, sizeof(uint16_t));
+		c = CMSG_NXTHDR(h, c);
+	}
+	if (src && m->to.src_family == AF_INET6) {
+		struct in6_pktinfo pi = { .ipi6_addr = m->to.src.v6, .ipi6_ifindex = m->to.src_ifindex };
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else if (src) {
+		/* The source address only: the route may leave by another
+		 * interface than the one the peer's message came in on. */
+		struct in_pktinfo pi = { .ipi_spec_dst = m->to.src.v4 };
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
 }
 
@@ -212,8 +247,19 @@ void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *
 					if (poll(&pfd, 1, 100) > 0)
 						continue;
 				}
-				if (sent < 0 && (errno == EIO || errno == EINVAL) &&
-				    tx->msgs[start].msg_hdr.msg_controllen) {
+				if (sent < 0 && (errno == EINVAL || errno == EADDRNOTAVAIL || errno == ENETUNREACH) &&
+				    m[start].to.src_family) {
+					/* The address the peer reached us on is gone: let the
+					 * routing decision choose, for this message and (by
+					 * its endpoint) the next ones. */
+					m[start].to.src_family = 0;
+					if (m[start].peer && m[start].peer->endpoint.kind == ENDPOINT_UDP)
+						m[start].peer->endpoint.src_family = 0;
+					fill_msghdr(tx, start, &m[start]);
+					continue;
+				}
+				if (sent < 0 && (errno == EIO || errno == EINVAL) && m[start].seg &&
+				    m[start].len > m[start].seg) {
 					/* Some kernels and NICs refuse UDP GSO only under load:
 					 * stop using it, once, and send this one plainly. */
 					log_warn("%s: UDP segmentation offload failed (%s); turning it off", io->name,
@@ -282,6 +328,7 @@ static int rx_recv(int fd, struct udp_rx *rx)
 
 		rx->src[i].kind = ENDPOINT_UDP;
 		rx->src[i].conn = 0;
+		rx->src[i].src_family = 0;
 		rx->gso[i] = 0;
 		for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -289,6 +336,20 @@ static int rx_recv(int fd, struct udp_rx *rx)
 
 				memcpy(&size, CMSG_DATA(c), sizeof(size));
 				rx->gso[i] = (uint16_t)size;
+			} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				rx->src[i].src_family = AF_INET;
+				rx->src[i].src.v4 = pi.ipi_addr;
+				rx->src[i].src_ifindex = (uint32_t)pi.ipi_ifindex;
+			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				rx->src[i].src_family = AF_INET6;
+				rx->src[i].src.v6 = pi.ipi6_addr;
+				rx->src[i].src_ifindex = pi.ipi6_ifindex;
 			}
 		}
 	}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <netinet/in.h>
 
 struct udp_transport {
 	int fd4, fd6;  /* -1: not open (a family may be missing) */
@@ -39,7 +40,8 @@ struct udp_tx {
 	struct mmsghdr msgs[UDP_TX_MAX];
 	struct iovec iov[UDP_TX_MAX];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		/* UDP_SEGMENT and the source address (IP_PKTINFO / IPV6_PKTINFO) */
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cmsg[UDP_TX_MAX];
 };
@@ -58,9 +60,10 @@ void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *
 struct udp_rx {
 	struct mmsghdr msgs[UDP_RX_MAX];
 	struct iovec iov[UDP_RX_MAX];
-	struct endpoint src[UDP_RX_MAX]; /* ENDPOINT_UDP, the sender's address */
+	struct endpoint src[UDP_RX_MAX]; /* ENDPOINT_UDP: the sender's address, and ours it came to */
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		/* UDP_GRO's segment size and the destination (IP_PKTINFO / IPV6_PKTINFO) */
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cmsg[UDP_RX_MAX];
 	uint8_t *bufs[UDP_RX_MAX];
