@@ -25,7 +25,8 @@
  *                                    connections, each with a valid handshake
  *                                    initiation as that key, kept alive with
  *                                    junk messages
- * The flood modes print what they did as key=value lines for the tests.
+ * The flood modes print what they did as key=value lines for the tests;
+ * SIGTERM ends tcpidle and tcpflood early, summary included.
  */
 #include "cookie.h"
 #include "checksum.h"
@@ -45,6 +46,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,6 +466,15 @@ static bool conn_finish_connect(struct conn *c, double now)
 	return true;
 }
 
+/* SIGTERM or SIGINT end a TCP run early, with its summary. */
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
 struct abuse {
 	struct conn *conns;
 	struct pollfd *pfds;
@@ -499,6 +510,8 @@ static int abuse_open(struct abuse *a, const char *addr, const char *port, const
 		return -1;
 	a->t0 = now_s();
 	a->end = a->t0 + atof(secs);
+	signal(SIGTERM, request_stop);
+	signal(SIGINT, request_stop);
 	for (i = 0; all && i < a->n; i++)
 		abuse_dial(a, i);
 	return 0;
@@ -580,7 +593,7 @@ static int tcpidle(const char *addr, const char *port, const char *count, const 
 	}
 	if (abuse_open(&a, addr, port, count, secs, true) < 0)
 		return 2;
-	while (now_s() < a.end) {
+	while (now_s() < a.end && !stop_requested) {
 		double now;
 
 		abuse_poll(&a, 100);
@@ -708,7 +721,7 @@ static int tcpflood(const char *addr, const char *port, const char *keyfile, con
 	if (abuse_open(&a, addr, port, count, secs, false) < 0)
 		return 2;
 	last_report = a.t0;
-	while (now_s() < a.end) {
+	while (now_s() < a.end && !stop_requested) {
 		double now;
 
 		for (i = 0, pending = 0; i < next; i++)
