@@ -8,6 +8,8 @@
 # with a cookie first, completes it within 15 s; `wg show` on A answers
 # within 2 s. A sent cookie replies (it noticed the load), and once the flood
 # ends A is alive, not spinning, and the tunnel still works.
+# (WGPOKE_FLOOD_PPS in the environment caps the flood's rate, for
+# experiments; by default it is as fast as wgpoke can send.)
 # asan: yes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"

@@ -314,6 +314,8 @@ static int flood(const char *addr, const char *port, const char *pub, const char
 	uint32_t net = 0, host = 0;
 	double t0, end;
 	bool raw = srcnet && strcmp(srcnet, "-");
+	/* A cap on the rate, for experiments: as fast as possible otherwise. */
+	double pps = getenv("WGPOKE_FLOOD_PPS") ? atof(getenv("WGPOKE_FLOOD_PPS")) : 0;
 	static struct device dev;
 	int fd, i, n, next_real = 0;
 
@@ -391,10 +393,20 @@ static int flood(const char *addr, const char *port, const char *pub, const char
 			continue;
 		}
 		sent += (unsigned long long)n;
+		if (pps > 0) {
+			double ahead = t0 + (double)sent / pps - now_s();
+
+			if (ahead > 0)
+				nanosleep(
+				    &(struct timespec){ .tv_sec = (time_t)ahead,
+							.tv_nsec = (long)((ahead - (double)(time_t)ahead) * 1e9) },
+				    NULL);
+		}
 	}
 	t0 = now_s() - t0;
 	printf("flood: sent=%llu seconds=%.1f rate=%.0f/s sources=%d kind=%s errors=%llu\n", sent, t0,
 	       (double)sent / t0, raw ? FLOOD_HOSTS : 1, real ? "real" : "random", errors);
+	fflush(stdout);
 	close(fd);
 	return sent ? 0 : 1;
 }
@@ -515,6 +527,19 @@ static int abuse_open(struct abuse *a, const char *addr, const char *port, const
 	for (i = 0; all && i < a->n; i++)
 		abuse_dial(a, i);
 	return 0;
+}
+
+/* Close what is still open; the summary is printed before. */
+static void abuse_free(struct abuse *a)
+{
+	int i;
+
+	fflush(stdout);
+	for (i = 0; i < a->n; i++)
+		if (a->conns[i].fd >= 0 && (a->conns[i].state == CONN_CONNECTING || a->conns[i].state == CONN_OPEN))
+			close(a->conns[i].fd);
+	free(a->conns);
+	free(a->pfds);
 }
 
 /* Wait up to @ms for events; fills a->pfds for every live connection. */
@@ -639,6 +664,7 @@ static int tcpidle(const char *addr, const char *port, const char *count, const 
 	       "closed_max_s=%.1f open_at_end=%d seconds=%.0f\n",
 	       how, a.n, k.connected, k.failed, k.closed, k.closed_min < 0 ? 0 : k.closed_min, k.closed_max, k.open,
 	       now_s() - a.t0);
+	abuse_free(&a);
 	return 0;
 }
 
@@ -776,6 +802,7 @@ static int tcpflood(const char *addr, const char *port, const char *keyfile, con
 	printf("tcpflood: connections=%d dialled=%d connected=%d failed=%d bound=%d closed=%d open_at_end=%d "
 	       "peak_open=%d initiations=%llu seconds=%.0f\n",
 	       a.n, next, k.connected, k.failed, k.bound, k.closed, k.open, peak_open, inits, now_s() - a.t0);
+	abuse_free(&a);
 	return 0;
 }
 
