@@ -51,12 +51,12 @@
  *     Ethernet header in TAP mode.
  * A broken rule abort()s, so libFuzzer reports it; memory errors are
  * ASan's. Crashing inputs found on an older receive path are kept in
- * tests/fuzz/regress/fuzz_receive_ferry/ (README.md there). */
+ * tests/fuzz/regress/fuzz_receive_ferry/ (README.md there). FUZZ_VERBOSE=1
+ * prints what each input did (messages, writes, drops by reason). */
 #include "allowedips.h"
 #include "clock.h"
 #include "compress.h"
 #include "checksum.h"
-#include "cookie.h"
 #include "crypto.h"
 #include "device.h"
 #include "ether.h"
