@@ -6,6 +6,10 @@
 #
 # Crashing inputs are kept in build/fuzz/artifacts/NAME/ for reproduction:
 #   build/fuzz/tests/fuzz/NAME build/fuzz/artifacts/NAME/crash-...
+#
+# Before fuzzing, each target runs once on every file in
+# tests/fuzz/regress/NAME/: inputs that crashed it once (README.md there).
+# Any that crashes again fails the target.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
@@ -39,6 +43,21 @@ for t in "${targets[@]}"; do
 	log=$work/$name.log
 	artifacts=build/fuzz/artifacts/$name/
 	mkdir -p "$corpus" "$artifacts"
+	regress=(tests/fuzz/regress/"$name"/*)
+	if [ ${#regress[@]} -gt 0 ]; then
+		timeout --kill-after=10 120 "$t" -close_fd_mask=2 -timeout=25 "${regress[@]}" >"$log" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			echo "not ok $k - $name: a regression input in tests/fuzz/regress/$name crashes it (exit status $rc)"
+			{
+				grep -E '^Running: ' "$log" | tail -n 1
+				sed -n '/ERROR: /,$p' "$log" | grep -vE '^ *0x[0-9a-f]+: |^Shadow|^  [A-Z][A-Za-z ]+: ' |
+					head -n 30
+			} | sed 's/^/# /'
+			failed=$((failed + 1))
+			continue
+		fi
+	fi
 	[ -d "tests/fuzz/corpus/$name" ] && cp -R "tests/fuzz/corpus/$name/." "$corpus/"
 	# -close_fd_mask=2: the parsers' messages about bad input are noise here;
 	# libFuzzer keeps its own output and the sanitizer reports in the log.
