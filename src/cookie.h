@@ -47,9 +47,10 @@ void cookie_checker_init(struct cookie_checker *c, const uint8_t public_key[NOIS
  * @p: MAC1 always, MAC2 when a fresh cookie from @p is held. */
 void cookie_add_macs(struct peer *p, void *msg, size_t len);
 
-/* Check MAC1 (and MAC2 against the cookie for @src) of a received message. */
-enum cookie_mac_state cookie_validate(struct cookie_checker *c, const void *msg, size_t len,
-				      const struct sockaddr *src);
+/* Check MAC1 of a received message and, if @check_cookie (under load),
+ * MAC2 against the cookie for @src. */
+enum cookie_mac_state cookie_validate(struct cookie_checker *c, const void *msg, size_t len, const struct sockaddr *src,
+				      bool check_cookie);
 
 /* Build the cookie reply to @msg (whose sender index is @sender_index). */
 void cookie_message_create(struct cookie_checker *c, struct message_handshake_cookie *out, const void *msg, size_t len,

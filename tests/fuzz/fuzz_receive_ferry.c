@@ -54,6 +54,7 @@
  * tests/fuzz/regress/fuzz_receive_ferry/ (README.md there). FUZZ_VERBOSE=1
  * prints what each input did (messages, writes, drops by reason). */
 #include "allowedips.h"
+#include "apply.h"
 #include "clock.h"
 #include "compress.h"
 #include "checksum.h"
@@ -102,7 +103,7 @@ struct pair {
 };
 
 static struct pair tun_pair = { .name = "tun" }, tap_pair = { .name = "tap", .tap = true };
-static union conf_endpoint src;
+static struct endpoint src;
 
 static const uint8_t mac_b1[ETH_ALEN] = { 0x02, 0, 0, 0, 0x0b, 0x01 };
 static const uint8_t mac_b2[ETH_ALEN] = { 0x02, 0, 0, 0, 0x0b, 0x02 };
@@ -417,12 +418,12 @@ static void make_session(struct pair *pp)
 {
 	struct message_handshake_initiation init;
 	struct message_handshake_response resp;
-	enum drop_reason why;
+	enum noise_reject why;
 
 	if (!noise_handshake_create_initiation(&init, pp->pb) ||
-	    !noise_handshake_consume_initiation(&init, &pp->a, &why) ||
+	    !noise_handshake_consume_initiation(&init, &pp->a.local, &why) ||
 	    !noise_handshake_create_response(&resp, pp->pa) || !noise_handshake_begin_session(pp->pa) ||
-	    !noise_handshake_consume_response(&resp, &pp->b, &why) || !noise_handshake_begin_session(pp->pb))
+	    !noise_handshake_consume_response(&resp, &pp->b.local, &why) || !noise_handshake_begin_session(pp->pb))
 		abort();
 }
 
@@ -464,8 +465,8 @@ static void pair_init(struct pair *pp)
 	crypt_public_key(pubc, kc);
 	device_set_private_key(&pp->a, ka);
 	device_set_private_key(&pp->b, kb);
-	pp->pa = peer_create(&pp->a, pp->b.public_key);
-	pp->pb = peer_create(&pp->b, pp->a.public_key);
+	pp->pa = peer_create(&pp->a, pp->b.local.public_key);
+	pp->pb = peer_create(&pp->b, pp->a.local.public_key);
 	pp->pc = peer_create(&pp->a, pubc);
 	if (!pp->pa || !pp->pb || !pp->pc)
 		abort();
@@ -500,9 +501,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	pair_init(&tun_pair);
 	pair_init(&tap_pair);
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	src.in4.sin_family = AF_INET;
-	src.in4.sin_port = htons(51820);
-	inet_pton(AF_INET, "192.0.2.2", &src.in4.sin_addr);
+	src.kind = ENDPOINT_UDP;
+	src.addr.in4.sin_family = AF_INET;
+	src.addr.in4.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.2", &src.addr.in4.sin_addr);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
  * SIGTERM ends tcpidle and tcpflood early, summary included.
  */
 #include "cookie.h"
+#include "apply.h"
 #include "checksum.h"
 #include "crypto.h"
 #include "device.h"
@@ -247,7 +248,7 @@ static struct peer *sender_for(struct device *dev, const uint8_t private_key[KEY
 	device_set_private_key(dev, private_key);
 	p = peer_create(dev, target);
 	if (p)
-		p->endpoint.sa.sa_family = AF_INET; /* not used: we send ourselves */
+		p->transport.endpoint.kind = ENDPOINT_UDP; /* not used: we send ourselves */
 	return p;
 }
 
@@ -708,7 +709,7 @@ static void flood_read_frames(struct conn *c, struct device *dev, const uint8_t 
 		if (need == 2 + sizeof(struct message_handshake_response) && c->rx[2] == MESSAGE_HANDSHAKE_RESPONSE)
 			c->bound = true;
 		if (need == 2 + sizeof(struct message_handshake_cookie) && c->rx[2] == MESSAGE_HANDSHAKE_COOKIE)
-			cookie_message_consume(dev, (const void *)(c->rx + 2));
+			cookie_message_consume(&dev->local, (const void *)(c->rx + 2));
 		c->rx_have = 0;
 	}
 }

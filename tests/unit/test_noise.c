@@ -76,7 +76,7 @@ static bool handshake(struct pair *p)
 	if (!noise_handshake_create_initiation(&init, p->pa))
 		return false;
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	if (cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa) == COOKIE_INVALID_MAC1)
+	if (cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa, true) == COOKIE_INVALID_MAC1)
 		return false;
 	if (noise_handshake_consume_initiation(&init, &p->b.local, &why) != p->pb)
 		return false;
@@ -163,7 +163,8 @@ static void forged_messages_are_rejected(void **state)
 		struct message_handshake_initiation bad = init;
 
 		((uint8_t *)&bad)[i] ^= 0x40;
-		assert_int_equal(cookie_validate(&p->b.checker, &bad, sizeof(bad), &p->src_a.sa), COOKIE_INVALID_MAC1);
+		assert_int_equal(cookie_validate(&p->b.checker, &bad, sizeof(bad), &p->src_a.sa, true),
+				 COOKIE_INVALID_MAC1);
 		/* ...and, past the header, the handshake itself. */
 		if (i >= 8)
 			assert_null(noise_handshake_consume_initiation(&bad, &p->b.local, &why));
@@ -200,7 +201,7 @@ static void cookie_round_trip_under_load(void **state)
 	p->b.force_under_load = true;
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa),
+	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa, true),
 			 COOKIE_VALID_MAC1_NO_COOKIE);
 	cookie_message_create(&p->b.checker, &reply, &init, sizeof(init), le32_read(&init.sender_index), &p->src_a.sa);
 	assert_true(cookie_message_consume(&p->a.local, &reply));
@@ -209,14 +210,14 @@ static void cookie_round_trip_under_load(void **state)
 	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
-	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa),
+	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa, true),
 			 COOKIE_VALID_MAC1_AND_COOKIE);
 	/* The cookie is bound to the source: from elsewhere it is worthless. */
 	{
 		union conf_endpoint other = p->src_a;
 
 		other.in4.sin_port = htons(4444);
-		assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &other.sa),
+		assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &other.sa, true),
 				 COOKIE_VALID_MAC1_NO_COOKIE);
 	}
 	p->b.force_under_load = false;
