@@ -9,6 +9,7 @@
 #include "cookie.h"
 #include "crypto.h"
 #include "log.h"
+#include "netlink.h"
 #include "noise.h"
 #include "offload.h"
 #include "ratelimiter.h"
@@ -31,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <net/if.h>
 #include <unistd.h>
 
 const char *const drop_reason_name[DROP_MAX] = {
@@ -295,6 +297,27 @@ static void on_socket_file(struct loop_handler *h, uint32_t events)
 	}
 }
 
+/* The interface's MTU changed (wg-quick and users set it after the daemon
+ * started): padding, segments and the TAP budgets follow at once. */
+static int link_changed(const struct netlink_link *l, void *ctx)
+{
+	struct device *dev = ctx;
+
+	if (l->ifindex != dev->ifindex || !l->mtu || l->mtu == dev->mtu)
+		return 0;
+	log_info("%s: MTU %u (was %u)", dev->name, l->mtu, dev->mtu);
+	dev->mtu = l->mtu;
+	return 0;
+}
+
+static void on_link(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+
+	(void)events;
+	netlink_watch_read(dev->links, link_changed, dev);
+}
+
 static int watch_source(struct device *dev, struct loop_source *s, int fd,
 			void (*ready)(struct loop_handler *, uint32_t))
 {
@@ -325,7 +348,8 @@ static void housekeeping(struct device *dev, uint64_t now)
 
 int device_run(struct device *dev)
 {
-	struct loop_source sig = { 0 }, ino = { 0 }, tun = { 0 }, uapi = { 0 };
+	struct loop_source sig = { 0 }, ino = { 0 }, tun = { 0 }, uapi = { 0 }, link = { 0 };
+	struct netlink_link now_link;
 	struct epoll_event events[16];
 	char sockpath[108];
 	sigset_t mask;
@@ -353,6 +377,16 @@ int device_run(struct device *dev)
 	for (i = 0; i < (int)dev->tun.queues; i++)
 		fcntl_nonblock(dev->tun.fd[i]);
 	device_watch_udp(dev);
+	/* Watch the link for MTU changes; take its MTU now, in case it changed
+	 * before the watch began. */
+	dev->ifindex = (int)if_nametoindex(dev->tun.name);
+	dev->links = netlink_watch_links();
+	if (!dev->links)
+		log_warn("%s: cannot watch the link for MTU changes: %s", dev->name, strerror(errno));
+	else if (watch_source(dev, &link, netlink_watch_fd(dev->links), on_link) < 0)
+		log_warn("%s: cannot watch the link for MTU changes", dev->name);
+	if (netlink_link_get(dev->tun.name, &now_link) == 0)
+		link_changed(&now_link, dev);
 	if (watch_source(dev, &tun, dev->tun.fd[0], on_tun) ||
 	    watch_source(dev, &dev->timer, dev->timer.fd, on_timer) ||
 	    watch_source(dev, &uapi, dev->uapi_fd, on_uapi) || watch_source(dev, &sig, sig.fd, on_signal) ||
@@ -387,6 +421,8 @@ int device_run(struct device *dev)
 		tcp_reap(&dev->io);
 	}
 out:
+	netlink_watch_close(dev->links);
+	dev->links = NULL;
 	if (sig.fd >= 0)
 		close(sig.fd);
 	if (ino.fd >= 0)

@@ -23,6 +23,7 @@ struct rx_batch;
 struct tcp_transport;
 struct transport_receiver;
 struct ratelimiter;
+struct netlink_watch;
 
 /* A file descriptor of the device's in the event loop (device.c). */
 struct loop_source {
@@ -40,12 +41,14 @@ struct timer_entry {
 struct device {
 	char name[IFNAMSIZ];
 	struct tun_device tun;
-	unsigned int mtu;
-	bool tap;		  /* TAP mode: Ethernet frames, a learning switch */
-	struct mactable *macs;	  /* TAP mode */
-	bool strict_macs;	  /* TAP: peers may send only from their static MACs */
-	bool forward_link_local;  /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
-	uint64_t housekeeping_ms; /* MAC ageing and TCP timeouts, once a second */
+	unsigned int mtu;	     /* the link's, followed as it changes (device_run) */
+	int ifindex;		     /* of the TUN/TAP device, once the loop runs */
+	struct netlink_watch *links; /* link changes (netlink.h), while the loop runs */
+	bool tap;		     /* TAP mode: Ethernet frames, a learning switch */
+	struct mactable *macs;	     /* TAP mode */
+	bool strict_macs;	     /* TAP: peers may send only from their static MACs */
+	bool forward_link_local;     /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
+	uint64_t housekeeping_ms;    /* MAC ageing and TCP timeouts, once a second */
 
 	struct noise_local local;      /* our keys; peers by key, sessions by index */
 	struct cookie_checker checker; /* MAC1 and cookies for what comes to us */

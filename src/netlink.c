@@ -463,3 +463,73 @@ int netlink_route_del(const char *name, const struct ip_prefix *dst)
 {
 	return route_change(RTM_DELROUTE, 0, name, dst, NULL);
 }
+
+/* --- watching links ------------------------------------------------------ */
+
+struct netlink_watch {
+	struct mnl_socket *nl;
+};
+
+struct netlink_watch *netlink_watch_links(void)
+{
+	struct netlink_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		if (w->nl)
+			mnl_socket_close(w->nl);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int netlink_watch_fd(const struct netlink_watch *w)
+{
+	return mnl_socket_get_fd(w->nl);
+}
+
+struct watch_ctx {
+	int (*cb)(const struct netlink_link *, void *);
+	void *ctx;
+};
+
+static int watch_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct watch_ctx *w = data;
+	struct netlink_link l;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+		return MNL_CB_OK;
+	parse_link(nlh, &l);
+	w->cb(&l, w->ctx);
+	return MNL_CB_OK;
+}
+
+int netlink_watch_read(struct netlink_watch *w, int (*cb)(const struct netlink_link *link, void *ctx), void *ctx)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct watch_ctx wc = { cb, ctx };
+	int n = 0;
+
+	/* Bounded: a burst of changes is read over a few turns of the loop. */
+	while (n++ < 16) {
+		ssize_t len = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
+
+		if (len < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		/* The kernel's messages only (port 0); a failed parse skips the read. */
+		mnl_cb_run(buf, (size_t)len, 0, 0, watch_cb, &wc);
+	}
+	return 0;
+}
+
+void netlink_watch_close(struct netlink_watch *w)
+{
+	if (!w)
+		return;
+	mnl_socket_close(w->nl);
+	free(w);
+}

@@ -56,4 +56,14 @@ int netlink_addr_del(const char *name, const struct ip_prefix *p);
 int netlink_route_add(const char *name, const struct ip_prefix *dst, const union ip_addr *gw);
 int netlink_route_del(const char *name, const struct ip_prefix *dst);
 
+/* Link changes as they happen (RTMGRP_LINK): the event loop watches the
+ * descriptor and reads with netlink_watch_read(), which calls @cb for each
+ * link the kernel reports (new, or changed: its MTU, its flags). NULL /
+ * negative errno on failure. */
+struct netlink_watch;
+struct netlink_watch *netlink_watch_links(void);
+int netlink_watch_fd(const struct netlink_watch *w);
+int netlink_watch_read(struct netlink_watch *w, int (*cb)(const struct netlink_link *link, void *ctx), void *ctx);
+void netlink_watch_close(struct netlink_watch *w);
+
 #endif
