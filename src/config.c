@@ -38,6 +38,7 @@
 #include "conf.h"
 #include "ether.h"
 #include "log.h"
+#include "resolver.h"
 #include "tun.h"
 
 #include <errno.h>
@@ -335,6 +336,11 @@ static int parse_endpoint(struct parser *p, char *value)
 	if (conf_parse_endpoint(value, &peer->endpoint, &why) < 0)
 		return fail_value(p, "Endpoint", value, why);
 	peer->flags |= CONF_PEER_HAS_ENDPOINT;
+	/* A name is kept: resolved again when handshakes go unanswered. */
+	free(peer->endpoint_name);
+	peer->endpoint_name = NULL;
+	if (resolver_is_name(value) && !(peer->endpoint_name = strdup(value)))
+		return fail(p, "Endpoint: out of memory");
 	return 0;
 }
 
@@ -443,14 +449,30 @@ static int parse_compression(struct parser *p, char *value)
 
 static int parse_transport(struct parser *p, char *value)
 {
-	static const char *const words[] = { "udp", "tcp" };
+	static const char *const words[] = { "udp", "tcp", "auto" };
+	static const enum conf_transport transports[] = { CONF_TRANSPORT_UDP, CONF_TRANSPORT_TCP, CONF_TRANSPORT_AUTO };
 	struct conf_peer *peer = current_peer(p);
-	int w = parse_word(p, "Transport", value, words, 2, "must be udp or tcp");
+	int w = parse_word(p, "Transport", value, words, 3, "must be udp, tcp or auto");
 
 	if (w < 0)
 		return -EINVAL;
-	peer->transport = w ? CONF_TRANSPORT_TCP : CONF_TRANSPORT_UDP;
+	peer->transport = transports[w];
 	peer->flags |= CONF_PEER_HAS_TRANSPORT;
+	return 0;
+}
+
+/* Transport = auto: the peer's TCP port (its ListenTCP), when it is not
+ * the Endpoint's port number. */
+static int parse_tcp_port(struct parser *p, char *value)
+{
+	struct conf_peer *peer = current_peer(p);
+	uint32_t port = 0;
+	int ret = parse_ranged(p, "TCPPort", value, false, false, 1, 65535, &port);
+
+	if (ret)
+		return ret;
+	peer->tcp_port = (uint16_t)port;
+	peer->flags |= CONF_PEER_HAS_TCP_PORT;
 	return 0;
 }
 
@@ -507,6 +529,7 @@ static const struct conf_key conf_keys[] = {
 	{ "ListenTCP", SECTION_INTERFACE, true, parse_listen_tcp },
 	{ "Compression", SECTION_PEER, true, parse_compression },
 	{ "Transport", SECTION_PEER, true, parse_transport },
+	{ "TCPPort", SECTION_PEER, true, parse_tcp_port },
 	{ "MACs", SECTION_PEER, true, parse_macs },
 	/* wg-quick runs these itself (resolvconf, routing tables, hooks,
 	 * writing the file back); ferry configures none of that. */
@@ -857,8 +880,9 @@ static const char *resolve_error(int rc)
 /* "host:port", "[IPv6]:port". An IPv6 address must be in brackets, unlike
  * in wg(8), which takes the last ':' as the separator: "2001:db8::1:80"
  * reads too easily as an address with no port. The port is a number, not a
- * service name. Names are resolved now (getaddrinfo, the first answer) and
- * not again: like wg(8), a config is a snapshot. */
+ * service name. Names are resolved now (getaddrinfo, the first answer);
+ * the resolver thread calls this again for a peer whose handshakes go
+ * unanswered (reach.c), so it must stay safe to call from any thread. */
 int conf_parse_endpoint(const char *text, union conf_endpoint *out, const char **why)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP };
@@ -948,6 +972,7 @@ void conf_device_free(struct conf_device *c)
 	for (i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].allowedips);
 		free(c->peers[i].macs);
+		free(c->peers[i].endpoint_name);
 	}
 	if (c->peers)
 		sodium_memzero(c->peers, c->n_peers * sizeof(*c->peers));
