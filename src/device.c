@@ -13,7 +13,9 @@
 #include "noise.h"
 #include "offload.h"
 #include "ratelimiter.h"
+#include "reach.h"
 #include "receive.h"
+#include "resolver.h"
 #include "send.h"
 #include "timers.h"
 #include "tcp.h"
@@ -155,6 +157,8 @@ void device_destroy(struct device *dev)
 	while (dev->peers_head)
 		peer_remove(dev->peers_head);
 	uapi_close(dev);
+	resolver_stop(dev->resolver);
+	dev->resolver = NULL;
 	tcp_close_all(&dev->io);
 	udp_close(&dev->udp);
 	tun_close(&dev->tun);
@@ -318,6 +322,20 @@ static void on_link(struct loop_handler *h, uint32_t events)
 	netlink_watch_read(dev->links, link_changed, dev);
 }
 
+/* The resolver thread answered: new addresses for Endpoint names. */
+static void on_resolved(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+	struct resolve_job job;
+	int i;
+
+	(void)events;
+	for (i = 0; i < BATCH && resolver_answer(dev->resolver, &job) > 0; i++)
+		reach_resolved(dev, &job);
+	/* Handshakes to the new addresses. */
+	send_flush(dev);
+}
+
 static int watch_source(struct device *dev, struct loop_source *s, int fd,
 			void (*ready)(struct loop_handler *, uint32_t))
 {
@@ -395,6 +413,17 @@ int device_run(struct device *dev)
 		goto out;
 	}
 	tcp_loop_started(&dev->io);
+	/* Endpoint names (config files) are resolved again by a thread of
+	 * their own, started here, after ferry went to the background (a
+	 * fork keeps no threads) and once it is set up: docs/DESIGN.md. */
+	if (reach_wants_resolver(dev)) {
+		dev->resolver = resolver_start();
+		if (!dev->resolver)
+			log_warn("%s: cannot start the resolver thread: %s; Endpoint names will not be resolved again",
+				 dev->name, strerror(errno));
+		else if (watch_source(dev, &dev->resolved, resolver_fd(dev->resolver), on_resolved) < 0)
+			log_warn("%s: cannot watch the resolver thread", dev->name);
+	}
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
 

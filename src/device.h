@@ -24,6 +24,7 @@ struct tcp_transport;
 struct transport_receiver;
 struct ratelimiter;
 struct netlink_watch;
+struct resolver;
 
 /* A file descriptor of the device's in the event loop (device.c). */
 struct loop_source {
@@ -81,6 +82,10 @@ struct device {
 	/* Sources of the event loop that live as long as the device. */
 	struct loop_source timer;	       /* the earliest protocol timer */
 	struct loop_source udp4_src, udp6_src; /* the UDP sockets */
+	/* Endpoint names resolved again (reach.c): the resolver thread, while
+	 * the loop runs and some peer has a name, and its answers. */
+	struct resolver *resolver;
+	struct loop_source resolved;
 	int uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
