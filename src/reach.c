@@ -112,10 +112,11 @@ static void dial_tcp(struct transport_peer *t)
 	t->retry_ms = 0;
 }
 
-/* The peer is at @addr: its Endpoint, or its name resolved again. With
- * Transport = auto the address serves both ways, UDP at its port and TCP
- * at TCPPort; a peer fallen back to TCP stays there. */
-static void set_destination(struct peer *p, const union conf_endpoint *addr)
+/* The peer is at @addr: its Endpoint (@configured), or its name resolved
+ * again. With Transport = auto the address serves both ways, UDP at its
+ * port and TCP at TCPPort; a configuration starts on UDP, a peer fallen
+ * back to TCP stays there when its name gives a new address. */
+static void set_destination(struct peer *p, const union conf_endpoint *addr, bool configured)
 {
 	struct transport_peer *t = &p->transport;
 	struct peer_reach *r = &p->reach;
@@ -132,7 +133,7 @@ static void set_destination(struct peer *p, const union conf_endpoint *addr)
 		t->tcp_to = *addr;
 		if (r->tcp_port)
 			set_port(&t->tcp_to, r->tcp_port);
-		if (t->endpoint.kind != ENDPOINT_TCP) {
+		if (configured || t->endpoint.kind != ENDPOINT_TCP) {
 			endpoint_set_udp(&t->endpoint, addr);
 			return;
 		}
@@ -195,7 +196,8 @@ int reach_configure(struct peer *p, const struct conf_peer *cp)
 		 * the peer is. */
 		if (set_name(p, cp->endpoint_name) < 0)
 			return -ENOMEM;
-		set_destination(p, &cp->endpoint);
+		set_destination(p, &cp->endpoint, true);
+		r->on_tcp = false;
 	}
 	/* Anything asked before answers for the old configuration. */
 	r->epoch++;
@@ -358,7 +360,7 @@ void reach_resolved(struct device *dev, const struct resolve_job *job)
 	if (same_address(destination(p), &job->addr))
 		return;
 	format_address(destination(p), was, sizeof(was));
-	set_destination(p, &job->addr);
+	set_destination(p, &job->addr, false);
 	n->moves++;
 	log_info("%s: peer %s: %s is %s now (was %s)", dev->name, peer_name(p, key), n->text,
 		 format_address(&job->addr, now, sizeof(now)), was);
