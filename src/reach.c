@@ -200,8 +200,10 @@ int reach_configure(struct peer *p, const struct conf_peer *cp)
 		r->on_tcp = false;
 	}
 	/* Anything asked before answers for the old configuration. */
-	r->epoch++;
-	r->initiations = r->initiations_here = 0;
+	if (cp->flags & (CONF_PEER_HAS_TRANSPORT | CONF_PEER_HAS_TCP_PORT | CONF_PEER_HAS_ENDPOINT)) {
+		r->epoch++;
+		r->initiations = r->initiations_here = 0;
+	}
 	return 0;
 }
 
@@ -344,7 +346,7 @@ void reach_resolved(struct device *dev, const struct resolve_job *job)
 	struct reach_name *n;
 
 	/* Removed since, or its Endpoint changed: not our answer any more. */
-	if (!p || !(n = p->reach.name) || strcmp(n->text, job->name))
+	if (!p || !(n = p->reach.name) || !n->asking || strcmp(n->text, job->name))
 		return;
 	n->asking = false;
 	n->resolutions++;

@@ -192,9 +192,15 @@ static void auto_falls_back_and_returns(void **state)
 	assert_address(&p->transport.tcp_to, "192.0.2.2:443");
 	assert_true(p->transport.tcp);
 
-	/* Two unanswered, the third leaves: it still went over UDP. */
+	/* Two unanswered, the third leaves: it still went over UDP. A change
+	 * of something else (wg set ... allowed-ips) does not reset the count. */
 	initiations(p, REACH_FALLBACK_AFTER);
 	assert_endpoint(p, ENDPOINT_UDP, "192.0.2.2:51820");
+	{
+		struct conf_peer other = { .flags = CONF_PEER_REPLACE_ALLOWEDIPS };
+
+		assert_int_equal(reach_configure(p, &other), 0);
+	}
 	p->last_sent_handshake_ms = clock_ms();
 	now = clock_ms();
 	initiations(p, 1);
@@ -352,6 +358,11 @@ static void resolved_answers(void **state)
 	assert_true(p->reach.name->asking);
 	memset(job.peer_key, 0x42, sizeof(job.peer_key));
 	reach_resolved(&f->a, &job);
+	/* An answer nobody waits for (asked before a reconfiguration). */
+	job = answer(p, "other.example:51820", "192.0.2.99:51820");
+	p->reach.name->asking = false;
+	reach_resolved(&f->a, &job);
+	assert_endpoint(p, ENDPOINT_UDP, "192.0.2.2:51820");
 
 	/* An address (as from the UAPI) drops the name. */
 	configure(p, CONF_TRANSPORT_UDP, "192.0.2.3:51820", NULL, 0);
