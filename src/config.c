@@ -880,9 +880,7 @@ static const char *resolve_error(int rc)
 /* "host:port", "[IPv6]:port". An IPv6 address must be in brackets, unlike
  * in wg(8), which takes the last ':' as the separator: "2001:db8::1:80"
  * reads too easily as an address with no port. The port is a number, not a
- * service name. Names are resolved now (getaddrinfo, the first answer);
- * the resolver thread calls this again for a peer whose handshakes go
- * unanswered (reach.c), so it must stay safe to call from any thread. */
+ * service name. Names are resolved now (getaddrinfo, the first answer). */
 int conf_parse_endpoint(const char *text, union conf_endpoint *out, const char **why)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP };

@@ -73,6 +73,8 @@ static void *resolver_main(void *arg)
 			continue; /* cannot happen: jobs are written whole */
 		job.name[sizeof(job.name) - 1] = '\0';
 		job.why = NULL;
+		/* The config file's parser: it keeps no state, so it is safe
+		 * here; what it accepted at start it accepts again. */
 		job.err = conf_parse_endpoint(job.name, &job.addr, &job.why);
 		if (write_all(t->answers, &job, sizeof(job)) < 0)
 			break;
