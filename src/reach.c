@@ -236,8 +236,11 @@ static void fall_back_to_tcp(struct peer *p)
 	dial_tcp(t);
 	r->initiations_here = 0;
 	r->fallbacks++;
-	log_info("%s: peer %s: %d handshake initiations over UDP unanswered; trying TCP to %s", p->dev->name,
-		 peer_name(p, key), REACH_FALLBACK_AFTER, format_address(&t->tcp_to, to, sizeof(to)));
+	/* Both ways tried once already: a peer that is simply gone would
+	 * fill the log every 10 s. */
+	log_msg(r->alternating ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+		"%s: peer %s: %d handshake initiations over UDP unanswered; trying TCP to %s", p->dev->name,
+		peer_name(p, key), REACH_FALLBACK_AFTER, format_address(&t->tcp_to, to, sizeof(to)));
 	if (!r->on_tcp) {
 		r->on_tcp = true;
 		timers_fell_back_to_tcp(p);
@@ -252,8 +255,11 @@ static void back_to_udp(struct peer *p)
 
 	endpoint_set_udp(&p->transport.endpoint, &r->udp_to);
 	r->initiations_here = 0;
-	log_info("%s: peer %s: no answer over TCP either; trying UDP to %s again", p->dev->name, peer_name(p, key),
-		 format_address(&r->udp_to, to, sizeof(to)));
+	r->on_tcp = false; /* trying, not working: no "back on UDP" */
+	log_msg(r->alternating ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+		"%s: peer %s: no answer over TCP either; trying UDP to %s again", p->dev->name, peer_name(p, key),
+		format_address(&r->udp_to, to, sizeof(to)));
+	r->alternating = true;
 	retry_handshake_now(p);
 }
 
@@ -351,10 +357,13 @@ void reach_resolved(struct device *dev, const struct resolve_job *job)
 	n->asking = false;
 	n->resolutions++;
 	if (job->err) {
-		log_warn("%s: peer %s: cannot resolve %s again: %s", dev->name, peer_name(p, key), n->text,
-			 job->why ? job->why : "error");
+		/* Said once while the name does not resolve, not every 15 s. */
+		log_msg(n->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "%s: peer %s: cannot resolve %s again: %s",
+			dev->name, peer_name(p, key), n->text, job->why ? job->why : "error");
+		n->failing = true;
 		return;
 	}
+	n->failing = false;
 	/* Heard from since the question: where its messages come from is
 	 * better than any name (roaming, whitepaper section 6.5). */
 	if (n->asked_epoch != p->reach.epoch)

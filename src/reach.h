@@ -47,6 +47,7 @@ struct reach_name {
 	uint64_t next_ms;     /* no resolution before this */
 	uint32_t asked_epoch; /* the peer's epoch when the thread was asked */
 	bool asking;	      /* an answer is awaited */
+	bool failing;	      /* the last answer was an error (said once) */
 	unsigned int resolutions, moves;
 	char text[]; /* "host:port", as written */
 };
@@ -63,6 +64,7 @@ struct peer_reach {
 	union conf_endpoint udp_to; /* auto: the peer's UDP address, for probes and the way back */
 	bool on_tcp;		    /* auto: fell back, not yet seen back on UDP */
 	bool probing;		    /* the initiation being sent is a UDP probe */
+	bool alternating;	    /* both transports failed since last heard from: log quietly */
 	unsigned int fallbacks;
 	struct reach_name *name;
 };
@@ -73,6 +75,7 @@ static inline void reach_heard_from(struct peer_reach *r)
 {
 	if (r->initiations) {
 		r->initiations = r->initiations_here = 0;
+		r->alternating = false;
 		r->epoch++;
 	}
 }

@@ -218,10 +218,20 @@ static void auto_falls_back_and_returns(void **state)
 	assert_int_equal(p->reach.initiations, 0);
 	initiations(p, REACH_FALLBACK_AFTER);
 	assert_endpoint(p, ENDPOINT_TCP, "192.0.2.2:443");
-	/* TCP fails too: UDP again. */
+	/* TCP fails too: UDP again, then TCP, and so on, said once. */
 	initiations(p, 1);
 	assert_endpoint(p, ENDPOINT_UDP, "192.0.2.2:51820");
 	assert_int_equal(p->reach.fallbacks, 1);
+	assert_false(p->reach.on_tcp);
+	assert_true(p->reach.alternating);
+	initiations(p, REACH_FALLBACK_AFTER + 1);
+	assert_endpoint(p, ENDPOINT_TCP, "192.0.2.2:443");
+	assert_int_equal(p->reach.fallbacks, 2);
+	assert_true(p->reach.on_tcp);
+	reach_heard_from(&p->reach);
+	assert_false(p->reach.alternating);
+	initiations(p, REACH_FALLBACK_AFTER + 1);
+	assert_endpoint(p, ENDPOINT_UDP, "192.0.2.2:51820");
 
 	/* Transport = udp never moves. */
 	configure(p, CONF_TRANSPORT_UDP, "192.0.2.2:51820", NULL, 0);
