@@ -14,6 +14,8 @@ PACKAGES=(
 	iproute2 iputils-ping procps iperf3 netcat-openbsd
 	# the TCP transport test blocks UDP with nftables
 	nftables
+	# path MTU test: the MSS a SYN carries across the tunnel
+	tcpdump
 	wireguard-go wireguard-tools
 )
 

@@ -93,7 +93,7 @@ check "ferry up (Mode = tap, Bridge = br0) on host A" ferry_up DA "$A" "$T_TMP/$
 check "ferry up on host B" ferry_up DB "$B" "$T_TMP/$IB.conf" "$IB"
 like "the device is a TAP device" "tun type tap" "$(ip -d -n "$A" link show "$IA")"
 like "it is enslaved to br0" "master br0" "$(ip -n "$A" link show "$IA")"
-like "its MTU is 1398 (a tagged frame fits one message)" "mtu 1398" "$(ip -n "$A" link show "$IA")"
+like "its MTU is Ethernet's 1500 (what does not fit a message travels in pieces)" "mtu 1500" "$(ip -n "$A" link show "$IA")"
 
 check "a1 reaches b1 and b2 across the tunnel" pings a1 b1 b2
 check "a2 reaches b1 and b2" pings a2 b1 b2
