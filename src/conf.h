@@ -108,5 +108,4 @@ int conf_parse_buffer(const char *name, const char *buf, size_t len, enum conf_s
  * unknown key or a bad value. */
 int uapi_parse_set(const char *buf, size_t len, struct conf_device *out);
 
-
 #endif
