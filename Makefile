@@ -7,6 +7,7 @@
 #   make bench      compare ferry with veth, VXLAN, wireguard-go and OpenVPN
 #   make bench-scale  how costs grow with 1 to 100,000 peers and 1M prefixes
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
+#   make unit-unprivileged  run every unit test as nobody (none may need root)
 #   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
 #   make deps       install the Debian packages ferry needs (as root)
 #   V=1             show full compiler command lines
@@ -63,7 +64,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: bench bench-scale demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
+.PHONY: bench bench-scale demo-gateway all ferry unit unit-unprivileged tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
 all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
@@ -113,6 +114,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libferry.a
 	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
 
 unit: $(UNIT_BINS)
+
+# The unit tests need no privileges (the integration tests do): this runs
+# each as nobody when started as root. `make test` runs them as it is.
+unit-unprivileged: unit
+	$(Q)tests/unit/run-unprivileged.sh $(UNIT_BINS)
 tools: $(TOOL_BINS)
 fuzzers: $(FUZZ_BINS)
 
