@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "encoding.h"
+#include "sandbox.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -70,6 +71,9 @@ struct conf_device {
 	enum conf_mode mode; /* ferry: Mode = tun | tap */
 	char bridge[16];     /* ferry: Bridge = NAME ("" none) */
 	uint16_t listen_tcp; /* ferry: ListenTCP = PORT */
+	bool has_user;	     /* ferry: User = NAME[:GROUP], resolved */
+	struct sandbox_user user;
+	bool sandbox_off; /* ferry: Sandbox = off */
 	struct conf_peer *peers;
 	size_t n_peers;
 };
