@@ -200,13 +200,14 @@ static int add_call(scmp_filter_ctx ctx, const struct allowed_call *c)
 {
 	struct scmp_arg_cmp cmp[2];
 	unsigned int i, n = 0;
-	int ret;
 
 	if (c->own_pid)
-		cmp[n++] = SCMP_A0(SCMP_CMP_EQ, (uint64_t)getpid());
+		cmp[n++] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, (uint64_t)getpid(), 0 };
 	if (c->arg < 0)
 		return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, call_nr(c), n, cmp);
 	for (i = 0; i < c->n_values; i++) {
+		int ret;
+
 		cmp[n] = (struct scmp_arg_cmp){ (unsigned int)c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->values[i] };
 		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, call_nr(c), n + 1, cmp);
 		if (ret < 0)
@@ -418,6 +419,8 @@ static void describe(const struct sandbox_opts *o)
 		const char *name;
 	} names[] = { { CAP_NET_ADMIN, "net_admin" }, { CAP_NET_BIND_SERVICE, "net_bind_service" } };
 	uint64_t eff = 0, prm = 0;
+	const char *name = "?";
+	struct passwd *pw;
 	char caps[64] = "";
 	size_t i, len = 0;
 
@@ -427,11 +430,14 @@ static void describe(const struct sandbox_opts *o)
 			len += (size_t)snprintf(caps + len, sizeof(caps) - len, "%s%s", len ? "," : "", names[i].name);
 	if (eff & ~(CAP_BIT(CAP_NET_ADMIN) | CAP_BIT(CAP_NET_BIND_SERVICE)))
 		snprintf(caps + len, sizeof(caps) - len, "%sothers", len ? "," : "");
+	pw = o->has_user ? NULL : getpwuid(getuid());
+	if (o->has_user)
+		name = o->user.name;
+	else if (pw)
+		name = pw->pw_name;
 	snprintf(status, sizeof(status), "user %s (uid %u, gid %u), capabilities %s, seccomp on (%u system calls)",
-		 o->has_user ? o->user.name
-		 : getuid()  ? "?"
-			     : "root",
-		 (unsigned int)getuid(), (unsigned int)getgid(), caps[0] ? caps : "none", sandbox_allowed_calls());
+		 name, (unsigned int)getuid(), (unsigned int)getgid(), caps[0] ? caps : "none",
+		 sandbox_allowed_calls());
 }
 
 int sandbox_enter(const struct sandbox_opts *o)
