@@ -174,7 +174,7 @@ static void sandbox_from_conf(struct sandbox_opts *sb, const struct conf_device 
 		log_warn("%s: the sandbox is off (%s): staying root, not switching to user %s", dev->name, sb->off,
 			 sb->user.name);
 	sb->udp_port = dev->listen_port;
-	sb->tcp_port = dev->listen_tcp;
+	sb->tcp_port = (c->flags & CONF_HAS_LISTEN_TCP) ? c->listen_tcp : 0; /* applied: it is in use */
 }
 
 int up_main(int argc, char **argv)
