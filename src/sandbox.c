@@ -158,6 +158,9 @@ static const struct allowed_call allowed_calls[] = {
 	 * ephemeral keys and cookies, locks in libc and OpenSSL, leaving. */
 	CALL(clock_gettime),
 	CALL(getrandom),
+	/* getrlimit(RLIMIT_NOFILE), read only (no new limit): the TCP
+	 * transport sizes its connection table by it when first used. */
+	CALL_IF(prlimit64, 2, 0),
 	CALL(futex),
 	CALL(exit_group),
 	/* abort() on a failed check in ferry or libc: libc's last words

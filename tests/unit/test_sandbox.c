@@ -164,6 +164,7 @@ enum probe {
 	P_SOCKET_INET,
 	P_MMAP_RW,
 	P_FCNTL_GETFL,
+	P_GETRLIMIT,
 	P_SOCKET_UNIX,
 	P_SOCKET_NETLINK,
 	P_SOCKET_PACKET,
@@ -175,6 +176,7 @@ enum probe {
 	P_KILL_PARENT,
 	P_TGKILL_PARENT,
 	P_MMAP_EXEC,
+	P_SETRLIMIT,
 	P_OPEN_WRITE,
 	P_PTRACE,
 	P_FCNTL_SETFD,
@@ -185,6 +187,7 @@ static void probe_filter(int fd, void *arg)
 {
 	int r[P_MAX] = { 0 }, s;
 	pid_t parent = getppid(); /* getppid() is not on the list */
+	struct rlimit rl = { 0 };
 	void *m;
 
 	(void)arg;
@@ -194,6 +197,7 @@ static void probe_filter(int fd, void *arg)
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	r[P_SOCKET_INET] = RESULT(s);
 	r[P_FCNTL_GETFL] = RESULT(fcntl(s, F_GETFL));
+	r[P_GETRLIMIT] = RESULT(getrlimit(RLIMIT_NOFILE, &rl));
 	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	r[P_MMAP_RW] = m == MAP_FAILED ? errno : 0;
 	/* Outside the list, or outside what the arguments may be. */
@@ -211,6 +215,7 @@ static void probe_filter(int fd, void *arg)
 	r[P_TGKILL_PARENT] = RESULT(syscall(SYS_tgkill, parent, parent, SIGABRT));
 	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	r[P_MMAP_EXEC] = m == MAP_FAILED ? errno : 0;
+	r[P_SETRLIMIT] = RESULT(setrlimit(RLIMIT_NOFILE, &rl)); /* the same limit again: harmless if allowed */
 	/* The sanitizer runtime needs these; the daemon does not. */
 	r[P_OPEN_WRITE] = RESULT(open("/dev/null", O_WRONLY));
 	r[P_PTRACE] = RESULT(ptrace(PTRACE_TRACEME, 0, NULL, NULL));
@@ -227,6 +232,7 @@ static void filter_allows_and_refuses(void **state)
 		[P_SOCKET_INET] = "socket(AF_INET)",
 		[P_MMAP_RW] = "mmap(PROT_READ|PROT_WRITE)",
 		[P_FCNTL_GETFL] = "fcntl(F_GETFL)",
+		[P_GETRLIMIT] = "getrlimit",
 		[P_SOCKET_UNIX] = "socket(AF_UNIX)",
 		[P_SOCKET_NETLINK] = "socket(AF_NETLINK)",
 		[P_SOCKET_PACKET] = "socket(AF_PACKET)",
@@ -238,6 +244,7 @@ static void filter_allows_and_refuses(void **state)
 		[P_KILL_PARENT] = "kill(parent)",
 		[P_TGKILL_PARENT] = "tgkill(parent, SIGABRT)",
 		[P_MMAP_EXEC] = "mmap(PROT_EXEC)",
+		[P_SETRLIMIT] = "setrlimit",
 		[P_OPEN_WRITE] = "open(O_WRONLY)",
 		[P_PTRACE] = "ptrace",
 		[P_FCNTL_SETFD] = "fcntl(F_SETFD)",
@@ -251,7 +258,7 @@ static void filter_allows_and_refuses(void **state)
 	sigaction(SIGABRT, &old, NULL);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (i = 0; i < P_MAX; i++) {
-		int want = i <= P_FCNTL_GETFL ? 0 : EPERM;
+		int want = i <= P_GETRLIMIT ? 0 : EPERM;
 
 #ifdef SANITIZER
 		if (i >= P_OPEN_WRITE)
