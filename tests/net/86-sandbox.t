@@ -10,7 +10,7 @@
 # asan: yes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
-plan 41
+plan 40
 
 wg_host A a 192.0.2.1
 wg_host B b 192.0.2.2
@@ -147,8 +147,9 @@ check "A still works, still sandboxed" eval "ping_ok $A 10.86.0.2 && sandboxed $
 # A stops as nobody: it cannot remove its socket from root's directory; a
 # new A takes the stale one over, and ferry down removes it.
 check "A stops on TERM, exit status 0" stop "$DA"
-check "its socket stays behind (root's directory)" test -S "$WG_RUN/$IA.sock"
-check "A comes back over its stale socket" ferry_up DA "$A" "$CA" "$IA"
+# (Not a test: any `wg show` on the machine removes a socket nobody answers on.)
+test -S "$WG_RUN/$IA.sock" && note "A's socket was left behind (root's directory)"
+check "A comes back (over its stale socket, if still there)" ferry_up DA "$A" "$CA" "$IA"
 check "ferry down A: the daemon exits, the socket is gone" eval "nsx $A $FERRY down $CA && \
 	timeout 5 tail --pid=$DA -f /dev/null && ! test -e $WG_RUN/$IA.sock"
 wait "$DA"
