@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	gcc libc6-dev make pkg-config
-	libmnl-dev libcmocka-dev libssl-dev libsodium-dev liblz4-dev
+	libmnl-dev libcmocka-dev libssl-dev libsodium-dev liblz4-dev libseccomp-dev
 	# fuzzing (libFuzzer comes with clang's runtime)
 	clang libclang-rt-14-dev
 	# tests and demo: namespaces, ping, traffic, a real WireGuard peer and its tools

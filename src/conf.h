@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "encoding.h"
+#include "sandbox.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -74,6 +75,9 @@ struct conf_device {
 	bool strict_macs;	 /* ferry: StrictMACs = yes: peers send only from their MACs */
 	bool forward_link_local; /* ferry: LinkLocal = forward */
 	uint16_t listen_tcp;	 /* ferry: ListenTCP = PORT */
+	bool has_user;		 /* ferry: User = NAME[:GROUP], resolved */
+	struct sandbox_user user;
+	bool sandbox_off; /* ferry: Sandbox = off */
 	struct conf_peer *peers;
 	size_t n_peers;
 };

@@ -401,6 +401,29 @@ static int parse_listen_tcp(struct parser *p, char *value)
 	return 0;
 }
 
+/* Resolved now, so that a user unknown here is reported at its line, not
+ * when the daemon is about to drop privileges. */
+static int parse_user(struct parser *p, char *value)
+{
+	const char *why = NULL;
+
+	if (sandbox_parse_user(value, &p->dev->user, &why) < 0)
+		return fail_value(p, "User", value, why);
+	p->dev->has_user = true;
+	return 0;
+}
+
+static int parse_sandbox(struct parser *p, char *value)
+{
+	static const char *const words[] = { "on", "off" };
+	int w = parse_word(p, "Sandbox", value, words, 2, "must be on or off");
+
+	if (w < 0)
+		return -EINVAL;
+	p->dev->sandbox_off = w == 1;
+	return 0;
+}
+
 static int parse_compression(struct parser *p, char *value)
 {
 	static const char *const words[] = { "none", "off", "lz4" };
@@ -478,6 +501,8 @@ static const struct conf_key conf_keys[] = {
 	{ "StrictMACs", SECTION_INTERFACE, true, parse_strict_macs },
 	{ "LinkLocal", SECTION_INTERFACE, true, parse_link_local },
 	{ "ListenTCP", SECTION_INTERFACE, true, parse_listen_tcp },
+	{ "User", SECTION_INTERFACE, true, parse_user },
+	{ "Sandbox", SECTION_INTERFACE, true, parse_sandbox },
 	{ "Compression", SECTION_PEER, true, parse_compression },
 	{ "Transport", SECTION_PEER, true, parse_transport },
 	{ "MACs", SECTION_PEER, true, parse_macs },

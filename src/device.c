@@ -360,7 +360,6 @@ static void housekeeping(struct device *dev, uint64_t now)
 int device_run(struct device *dev)
 {
 	struct loop_source sig = { 0 }, ino = { 0 }, tun = { 0 }, uapi = { 0 }, link = { 0 };
-	struct netlink_link now_link;
 	struct epoll_event events[16];
 	char sockpath[108];
 	sigset_t mask;
@@ -388,12 +387,10 @@ int device_run(struct device *dev)
 	for (i = 0; i < (int)dev->tun.queues; i++)
 		fcntl_nonblock(dev->tun.fd[i]);
 	device_watch_udp(dev);
-	/* Watch the link for MTU changes (opened with the device, before any
-	 * sandbox); take its MTU now, in case it changed before. */
+	/* Watch the link for MTU changes: opened with the device, before any
+	 * sandbox, so that a change made since is waiting to be read. */
 	if (dev->links && watch_source(dev, &link, netlink_watch_fd(dev->links), on_link) < 0)
 		log_warn("%s: cannot watch the link for MTU changes", dev->name);
-	if (netlink_link_get(dev->tun.name, &now_link) == 0)
-		link_changed(&now_link, dev);
 	if (watch_source(dev, &tun, dev->tun.fd[0], on_tun) ||
 	    watch_source(dev, &dev->timer, dev->timer.fd, on_timer) ||
 	    watch_source(dev, &uapi, dev->uapi_fd, on_uapi) || watch_source(dev, &sig, sig.fd, on_signal) ||

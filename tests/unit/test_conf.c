@@ -106,6 +106,18 @@ static void ferry_keys(void **state)
 	assert_int_equal(c.peers[0].n_macs, 2);
 	assert_int_equal(c.peers[0].macs[1][1], 0xab);
 	assert_int_equal(c.peers[0].macs[1][5], 2);
+	assert_false(c.has_user);
+	assert_false(c.sandbox_off);
+	conf_device_free(&c);
+
+	/* User is resolved while parsing (a name unknown here is an error at
+	 * its line, below); Sandbox = off is the opt-out. */
+	assert_int_equal(parse("[Interface]\nUser = 0:12345\nSandbox = OFF\n", CONF_WG_QUICK, &c, &msgs), 0);
+	assert_true(c.has_user);
+	assert_int_equal(c.user.uid, 0);
+	assert_int_equal(c.user.gid, 12345);
+	assert_string_equal(c.user.name, "root");
+	assert_true(c.sandbox_off);
 	conf_device_free(&c);
 }
 
@@ -247,6 +259,12 @@ static const struct bad_case bad_cases[] = {
 	  "wg0.conf:3: MACs: 'ff:ff:ff:ff:ff:ff' is a group (multicast or broadcast) or all-zero address, not a "
 	  "station's" },
 	{ CONF_WG_SETCONF, I "Mode = tap\n", "wg0.conf:2: Mode is a wg-quick key, not accepted by setconf" },
+	{ CONF_WG_QUICK, I "User = no-such-user-here\n",
+	  "wg0.conf:2: User: 'no-such-user-here' is not a known user (nor a number)" },
+	{ CONF_WG_QUICK, I "User = 0:no-such-group-here\n",
+	  "wg0.conf:2: User: '0:no-such-group-here' names an unknown group (nor a number)" },
+	{ CONF_WG_QUICK, I "Sandbox = maybe\n", "wg0.conf:2: Sandbox: 'maybe' must be on or off" },
+	{ CONF_WG_SETCONF, I "User = nobody\n", "wg0.conf:2: User is a wg-quick key, not accepted by setconf" },
 	{ CONF_WG_QUICK, I "ListenPort = 70000\n", "wg0.conf:2: ListenPort: '70000' is out of range (0-65535)" },
 	{ CONF_WG_QUICK, I "ListenPort = 99999999999999999999\n",
 	  "wg0.conf:2: ListenPort: '99999999999999999999' is out of range (0-65535)" },
