@@ -25,7 +25,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 FERRY_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
 	-MMD -MP -Isrc -DFERRY_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(LIBS))
-LIBS = libmnl libcrypto libsodium liblz4
+LIBS = libmnl libcrypto libsodium liblz4 libcurl jansson
 FERRY_LDLIBS = $(shell $(PKG_CONFIG) --libs $(LIBS)) -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka)

@@ -56,4 +56,12 @@ int netlink_addr_del(const char *name, const struct ip_prefix *p);
 int netlink_route_add(const char *name, const struct ip_prefix *dst, const union ip_addr *gw);
 int netlink_route_del(const char *name, const struct ip_prefix *dst);
 
+/* Overlay mode finds its public address: the first global IPv4 address of
+ * @name (-EADDRNOTAVAIL when none), the link that holds IPv4 address
+ * @addr, and the link of the main table's IPv4 default route (-ENETUNREACH
+ * when there is none). */
+int netlink_addr4_first(const char *name, struct in_addr *out);
+int netlink_addr4_owner(const struct in_addr *addr, char name[IFNAMSIZ]);
+int netlink_default_route4_ifname(char name[IFNAMSIZ]);
+
 #endif
