@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,7 +82,7 @@ struct overlay {
 	uint32_t public_ip;
 	unsigned int mtu;
 	uint32_t own_net;
-	int64_t lease_id, own_mod_rev;
+	int64_t lease_id;
 
 	struct raw_lease *raw; /* sorted by name */
 	size_t n_raw;
@@ -91,6 +93,7 @@ struct overlay {
 	bool synced;	     /* o->raw follows etcd (a snapshot and a live watch) */
 	bool etcd_down;	     /* an outage was logged and not yet its end */
 	bool need_reacquire; /* our lease expired or vanished */
+	bool conflict_logged; /* another node holds our subnet: said once */
 	int64_t next_sync, next_keepalive, next_reacquire; /* ms, monotonic */
 	unsigned int backoff_ms;
 
@@ -791,6 +794,24 @@ static void log_peer(struct overlay *o, const char *what, const struct peer_entr
 	log_info("overlay: %s peer %s: %s via %s:%u", what, key, net, ip, (unsigned int)e->port);
 }
 
+/* A new peer may still hold a session with this node's previous run (after
+ * a restart): what it sends would go to keys nobody has any more until its
+ * timers give up, 15 s later. One empty datagram to the peer's device
+ * address (the discard port) makes the data plane handshake now. */
+static void greet(struct overlay *o, const struct peer_entry *e)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	from.sin_addr.s_addr = htonl(o->own_net);
+	to.sin_addr.s_addr = htonl(e->net);
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0)
+		sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+}
+
 static bool same_peer(const struct peer_entry *a, const struct peer_entry *b)
 {
 	return a->net == b->net && a->ip == b->ip && a->port == b->port;
@@ -847,6 +868,7 @@ static int program(struct overlay *o)
 			i++;
 		} else if (c > 0) {
 			route(o, d[j].net, true);
+			greet(o, &d[j]);
 			log_peer(o, "added", &d[j]);
 			j++;
 		} else {
@@ -1008,10 +1030,13 @@ static void conflict(struct overlay *o, uint32_t net, const char *when)
 {
 	char name[24];
 
+	if (o->conflict_logged)
+		return;
+	o->conflict_logged = true;
 	flannel_subnet_name(name, sizeof(name), net, o->cfg.subnet_len);
 	log_err("overlay: %s%s belongs to another node (%s). This node's containers have addresses from it, so "
 		"ferry will not take another subnet on its own: stop those containers, remove %s, and start "
-		"ferry overlay again",
+		"ferry overlay again. Forwarding goes on; ferry takes the subnet back if the other lease goes",
 		o->subnets, name, when, o->opt->subnet_file);
 }
 
@@ -1033,7 +1058,8 @@ static int acquire(struct overlay *o)
 
 		ret = etcd_range(&o->etcd, o->subnets, true, &kvs);
 		if (ret < 0) {
-			log_err("overlay: cannot read %s from etcd: %s", o->subnets, o->etcd.error);
+			if (ret != -EIO)
+				log_err("overlay: cannot read %s from etcd: %s", o->subnets, o->etcd.error);
 			return ret;
 		}
 		for (i = 0; i < kvs.n; i++)
@@ -1067,7 +1093,8 @@ static int acquire(struct overlay *o)
 		ret = claim(o, net, kv ? kv->mod_revision : 0, kv ? kv->lease : 0);
 		etcd_kvs_free(&kvs);
 		if (ret < 0) {
-			log_err("overlay: cannot write this node's lease to etcd: %s", o->etcd.error);
+			if (ret != -EIO)
+				log_err("overlay: cannot write this node's lease to etcd: %s", o->etcd.error);
 			return ret;
 		}
 		if (ret == 1) {
@@ -1080,39 +1107,45 @@ static int acquire(struct overlay *o)
 	return -EAGAIN;
 }
 
-/* At run time, our lease expired or vanished: take the same subnet back,
- * never another one. 0 when done or to be retried, -EEXIST on a conflict. */
-static int reacquire(struct overlay *o)
+/* At run time, our lease expired, vanished or was overwritten: take the
+ * same subnet back, never another one. A value that is not a lease is taken
+ * over; another node's valid lease is a conflict, logged once and looked at
+ * again later, while forwarding goes on. */
+static void reacquire(struct overlay *o)
 {
 	struct etcd_kvs kvs;
 	const struct etcd_kv *kv;
+	struct flannel_lease l;
 	int ret;
 
 	ret = etcd_range(&o->etcd, o->own_key, false, &kvs);
 	if (ret < 0) {
 		etcd_failed(o, "taking our subnet back");
-		return 0;
+		o->next_reacquire = now_ms() + o->backoff_ms;
+		return;
 	}
 	kv = kvs.n ? &kvs.kv[0] : NULL;
-	if (kv && !is_ours(o, kv)) {
+	if (kv && !is_ours(o, kv) && flannel_lease_parse(kv->value, kv->value_len, &l, NULL, 0) == 0) {
 		etcd_kvs_free(&kvs);
-		conflict(o, o->own_net, "its lease was taken over while this node's had expired");
-		return -EEXIST;
+		conflict(o, o->own_net, "another node's lease replaced this node's");
+		o->next_reacquire = now_ms() + 5000;
+		return;
 	}
 	ret = claim(o, o->own_net, kv ? kv->mod_revision : 0, kv && kv->lease != o->lease_id ? kv->lease : 0);
 	etcd_kvs_free(&kvs);
 	if (ret < 0) {
 		etcd_failed(o, "taking our subnet back");
-		return 0;
+		o->next_reacquire = now_ms() + o->backoff_ms;
+		return;
 	}
 	if (ret == 1) {
 		log_info("overlay: %s is this node's again (new etcd lease)", o->own_key);
 		o->need_reacquire = false;
+		o->conflict_logged = false;
 		o->next_keepalive = now_ms() + (int64_t)o->opt->lease_ttl * 1000 / 3;
 	} else {
 		o->next_reacquire = now_ms() + BACKOFF_MIN_MS; /* raced: look again */
 	}
-	return 0;
 }
 
 static void keepalive(struct overlay *o)
@@ -1154,17 +1187,8 @@ static int resync(struct overlay *o)
 	o->n_raw = 0;
 	for (i = 0; i < kvs.n && ret == 0; i++) {
 		ret = raw_put(o, &kvs.kv[i]);
-		if (lease_name(o, &kvs.kv[i]) && !strcmp(lease_name(o, &kvs.kv[i]), o->own_name)) {
-			own_present = true;
-			if (!is_ours(o, &kvs.kv[i])) {
-				etcd_kvs_free(&kvs);
-				conflict(o, o->own_net, "another node's lease replaced ours");
-				for (i = 0; i < n_old; i++)
-					raw_free(&old[i]);
-				free(old);
-				return -EEXIST;
-			}
-		}
+		if (lease_name(o, &kvs.kv[i]) && !strcmp(lease_name(o, &kvs.kv[i]), o->own_name))
+			own_present = is_ours(o, &kvs.kv[i]);
 	}
 	/* What was already reported stays reported. */
 	for (i = 0; i < n_old; i++) {
@@ -1181,7 +1205,7 @@ static int resync(struct overlay *o)
 	if (ret < 0)
 		return ret;
 	if (!own_present && !o->need_reacquire) {
-		log_warn("overlay: %s is not in etcd: taking it back", o->own_key);
+		log_warn("overlay: %s is not this node's in etcd: taking it back", o->own_key);
 		o->need_reacquire = true;
 		o->next_reacquire = 0;
 	}
@@ -1197,21 +1221,15 @@ static int resync(struct overlay *o)
 	return 0;
 }
 
-static int own_event(struct overlay *o, const struct etcd_event *ev)
+static void own_event(struct overlay *o, const struct etcd_event *ev)
 {
-	if (ev->deleted) {
-		if (!o->need_reacquire)
-			log_warn("overlay: %s was deleted from etcd: taking it back", o->own_key);
-		o->need_reacquire = true;
-		o->next_reacquire = 0;
-		return 0;
-	}
-	if (!is_ours(o, &ev->kv)) {
-		conflict(o, o->own_net, "another node's lease replaced ours");
-		return -EEXIST;
-	}
-	o->own_mod_rev = ev->kv.mod_revision;
-	return 0;
+	if (!ev->deleted && is_ours(o, &ev->kv))
+		return;
+	if (!o->need_reacquire)
+		log_warn("overlay: %s was %s in etcd: taking it back", o->own_key,
+			 ev->deleted ? "deleted" : "overwritten");
+	o->need_reacquire = true;
+	o->next_reacquire = 0;
 }
 
 static int watch_events(struct overlay *o)
@@ -1239,13 +1257,8 @@ static int watch_events(struct overlay *o)
 			/* Never act on what the snapshot already has. */
 			if (!name || ev->kv.mod_revision <= o->revision)
 				continue;
-			if (!strcmp(name, o->own_name)) {
-				ret = own_event(o, ev);
-				if (ret < 0) {
-					etcd_watch_msg_free(&m);
-					return ret;
-				}
-			}
+			if (!strcmp(name, o->own_name))
+				own_event(o, ev);
 			if (ev->deleted)
 				raw_del(o, &ev->kv);
 			else if (raw_put(o, &ev->kv) < 0)
@@ -1376,32 +1389,25 @@ static int loop(struct overlay *o)
 		now = now_ms();
 		if (ret == 0 && !o->synced && now >= o->next_sync)
 			ret = resync(o);
-		if (ret == 0 && o->need_reacquire && now >= o->next_reacquire && !o->etcd_down)
-			ret = reacquire(o);
+		if (ret == 0 && o->need_reacquire && now >= o->next_reacquire)
+			reacquire(o);
 		if (ret == 0 && !o->need_reacquire && now >= o->next_keepalive)
 			keepalive(o);
 	}
 	return ret;
 }
 
-static int setup(struct overlay *o)
+static int read_config(struct overlay *o)
 {
-	const struct overlay_options *opt = o->opt;
-	char text[FLANNEL_JSON_MAX], err[FLANNEL_ERR_LEN], key[KEY_B64_LEN], pub[INET_ADDRSTRLEN], net[24];
+	char text[FLANNEL_JSON_MAX], err[FLANNEL_ERR_LEN];
 	struct etcd_kvs kvs;
 	int ret;
 
-	ret = etcd_client_init(&o->etcd, opt->endpoints, opt->cafile, opt->certfile, opt->keyfile);
-	if (ret < 0) {
-		log_err("overlay: --etcd-endpoints: %s", o->etcd.error);
-		return ret;
-	}
-	snprintf(o->config_key, sizeof(o->config_key), "%s/config", opt->prefix);
-	snprintf(o->subnets, sizeof(o->subnets), "%s/subnets/", opt->prefix);
 	ret = etcd_range(&o->etcd, o->config_key, false, &kvs);
 	if (ret < 0) {
-		log_err("overlay: cannot read the network configuration %s from etcd: %s", o->config_key,
-			o->etcd.error);
+		if (ret != -EIO)
+			log_err("overlay: cannot read the network configuration %s from etcd: %s", o->config_key,
+				o->etcd.error);
 		return ret;
 	}
 	if (kvs.n == 0) {
@@ -1423,9 +1429,66 @@ static int setup(struct overlay *o)
 		log_err("overlay: %s: bad network configuration: %s", o->config_key, err);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Wait @ms for SIGTERM or SIGINT: true when one came. */
+static bool stop_requested(struct overlay *o, int ms)
+{
+	struct pollfd p = { .fd = o->sigfd, .events = POLLIN };
+	struct signalfd_siginfo si;
+
+	if (poll(&p, 1, ms) <= 0)
+		return false;
+	while (read(o->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			return true;
+	return false;
+}
+
+/* The network configuration and a lease. While etcd does not answer, say
+ * so once, clearly, and retry: a node started during an outage joins when
+ * etcd is back. Anything else wrong ends the start. */
+static int join(struct overlay *o)
+{
+	unsigned int backoff = BACKOFF_MIN_MS;
+	bool said = false;
+	int ret;
+
+	for (;;) {
+		ret = read_config(o);
+		if (ret == 0)
+			ret = acquire(o);
+		if (ret != -EIO)
+			break;
+		if (!said)
+			log_err("overlay: cannot reach etcd (%s): retrying until it answers", o->etcd.error);
+		said = true;
+		if (stop_requested(o, (int)backoff))
+			return -EINTR;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	if (said && ret == 0)
+		log_info("overlay: etcd at %s answers", etcd_endpoint(&o->etcd));
+	return ret;
+}
+
+static int setup(struct overlay *o)
+{
+	const struct overlay_options *opt = o->opt;
+	char key[KEY_B64_LEN], pub[INET_ADDRSTRLEN], net[24];
+	int ret;
+
+	ret = etcd_client_init(&o->etcd, opt->endpoints, opt->cafile, opt->certfile, opt->keyfile);
+	if (ret < 0) {
+		log_err("overlay: --etcd-endpoints: %s", o->etcd.error);
+		return ret;
+	}
+	snprintf(o->config_key, sizeof(o->config_key), "%s/config", opt->prefix);
+	snprintf(o->subnets, sizeof(o->subnets), "%s/subnets/", opt->prefix);
 	ret = find_public_ip(o);
 	if (ret == 0)
-		ret = acquire(o);
+		ret = join(o);
 	if (ret < 0)
 		return ret;
 	key_to_base64(key, o->public_key);
@@ -1442,12 +1505,8 @@ static int setup(struct overlay *o)
 	if (ret < 0)
 		return ret;
 	o->next_keepalive = now_ms() + (int64_t)opt->lease_ttl * 1000 / 3;
-	ret = resync(o);
-	if (ret == 0 && !o->synced) {
-		log_err("overlay: cannot read the leases from etcd: %s", o->etcd.error);
-		ret = -EIO;
-	}
-	return ret;
+	/* The first map; if etcd went away just now, the loop retries. */
+	return resync(o);
 }
 
 int overlay_run(const struct overlay_options *opt)
@@ -1487,5 +1546,5 @@ int overlay_run(const struct overlay_options *opt)
 	crypt_wipe(o.private_key, sizeof(o.private_key));
 	if (o.sigfd >= 0)
 		close(o.sigfd);
-	return ret < 0 ? 1 : 0;
+	return ret < 0 && ret != -EINTR ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #   ov_start NODE [ARGS...]  ferry overlay -f in node NODE, on interface $OV_IF_<NODE>;
 #                            log $T_TMP/NODE.log, subnet file $T_TMP/NODE/subnet.env,
 #                            key $T_TMP/NODE/key; waits (bounded) for the subnet file
+#   ov_launch NODE [ARGS...]  the same without waiting
 #   ov_stop NODE [SIG]       stop it (TERM), wait for it
 #   ov_subnet NODE           the node's FLANNEL_SUBNET (gateway/len)
 #   ov_container VAR NODE name   a container namespace attached with CNI ADD; its
@@ -78,7 +79,7 @@ ov_node() {
 
 ov_subnet() { sed -n 's/^FLANNEL_SUBNET=//p' "$T_TMP/$1/subnet.env" 2>/dev/null; }
 
-ov_start() {
+ov_launch() {
 	local node=$1 pid
 	shift
 	WG_SOCKS+=("$WG_RUN/${OV_IF[$node]}.sock")
@@ -87,6 +88,11 @@ ov_start() {
 		--interface "${OV_IF[$node]}" --subnet-file "$T_TMP/$node/subnet.env" --key-file "$T_TMP/$node/key" \
 		"$@" >>"$T_TMP/$node.log" 2>&1 3>&-
 	OV_PID[$node]=$pid
+}
+
+ov_start() {
+	local node=$1
+	ov_launch "$@"
 	if ! wait_for 15 ov_ready "$node"; then
 		echo "ferry overlay on $node: no subnet file and device within 15 s"
 		tail -n 20 "$T_TMP/$node.log"
