@@ -191,14 +191,18 @@ static int saved_path(char *buf, size_t size, json_t *conf, const char *id)
 static json_t *merged_routes(json_t *ipam, const struct flannel_env *env)
 {
 	json_t *routes = json_array(), *given = json_object_get(ipam, "routes"), *r;
-	char net[24];
+	char net[24], gw[16];
 	size_t i;
 
 	if (json_is_array(given))
 		json_array_foreach (given, i, r)
 			json_array_append(routes, r);
 	flannel_prefix_format(net, sizeof(net), env->network, env->network_len);
-	json_array_append_new(routes, json_pack("{s:s}", "dst", net));
+	/* The gateway is named, not left to the bridge plugin: its CHECK
+	 * (containernetworking-plugins 1.1) looks for the route exactly as the
+	 * result states it. */
+	flannel_addr_format(gw, sizeof(gw), env->subnet);
+	json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", net, "gw", gw));
 	return routes;
 }
 
