@@ -671,9 +671,12 @@ int etcd_client_init(struct etcd_client *c, const char *endpoints, const char *c
 			tok[--n] = '\0';
 		if ((strncmp(tok, "http://", 7) && strncmp(tok, "https://", 8)) || n > 400 ||
 		    strpbrk(tok, " \t\r\n")) {
-			snprintf(c->error, sizeof(c->error), "'%.100s' is not an http:// or https:// URL", tok);
+			char why[sizeof(c->error)];
+
+			snprintf(why, sizeof(why), "'%.100s' is not an http:// or https:// URL", tok);
 			free(list);
 			etcd_client_free(c);
+			memcpy(c->error, why, sizeof(why));
 			return -EINVAL;
 		}
 		e = realloc(c->endpoints, (c->n_endpoints + 1) * sizeof(*e));
