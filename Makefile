@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run every test (plain and ASan/UBSan)
 #   make demo       install missing packages, build, run the demonstration (an
 #                   encrypted tunnel between two network namespaces)
+#   make demo-overlay  the same for overlay mode: etcd, three hosts, containers via CNI
 #   make bench      compare ferry with veth, VXLAN, wireguard-go and OpenVPN
 #   make bench-scale  how costs grow with 1 to 100,000 peers and 1M prefixes
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
@@ -15,6 +16,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# Where the CNI plugin "ferry" goes (Debian's bridge and host-local live here).
+CNIDIR ?= /usr/lib/cni
 PKG_CONFIG ?= pkg-config
 
 BUILD ?= build
@@ -63,7 +66,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: bench bench-scale demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
+.PHONY: bench bench-scale demo-gateway demo-overlay all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
 all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
@@ -153,6 +156,11 @@ demo-gateway: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo-gateway.sh
 
+# Overlay mode: a real etcd, three hosts, two containers each via CNI.
+demo-overlay: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo-overlay.sh
+
 # The comparison with raw veth, kernel VXLAN, wireguard-go and OpenVPN
 # (bench/README.md); results in bench/results/.
 bench:
@@ -172,9 +180,11 @@ install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/ferry $(DESTDIR)$(BINDIR)/ferry
 	install -m 0644 docs/ferry.8 $(DESTDIR)$(MANDIR)/man8/ferry.8
+	install -d $(DESTDIR)$(CNIDIR)
+	ln -sf $(BINDIR)/ferry $(DESTDIR)$(CNIDIR)/ferry
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ferry $(DESTDIR)$(MANDIR)/man8/ferry.8
+	rm -f $(DESTDIR)$(BINDIR)/ferry $(DESTDIR)$(MANDIR)/man8/ferry.8 $(DESTDIR)$(CNIDIR)/ferry
 
 # Compile everything with clang as well: both compilers must stay warning-free.
 check-clang:
