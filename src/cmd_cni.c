@@ -113,8 +113,8 @@ static bool container_id_ok(const char *id)
 	if (!id || !*id || strlen(id) > 255 || id[0] == '.')
 		return false;
 	for (i = 0; id[i]; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') ||
-		      id[i] == '_' || id[i] == '.' || id[i] == '-'))
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '.' || id[i] == '-'))
 			return false;
 	return true;
 }
@@ -195,8 +195,7 @@ static json_t *merged_routes(json_t *ipam, const struct flannel_env *env)
 	size_t i;
 
 	if (json_is_array(given))
-		json_array_foreach (given, i, r)
-			json_array_append(routes, r);
+		json_array_foreach(given, i, r) json_array_append(routes, r);
 	flannel_prefix_format(net, sizeof(net), env->network, env->network_len);
 	/* The gateway is named, not left to the bridge plugin: its CHECK
 	 * (containernetworking-plugins 1.1) looks for the route exactly as the
@@ -223,8 +222,9 @@ static int add(json_t *conf, const char *id)
 		close(fd);
 	}
 	if (n < 0)
-		return cni_error(CNI_ERR_TRY_LATER, subnet_file, "cannot read the subnet file %s: %s (is ferry overlay running?)",
-				 subnet_file, strerror(errno));
+		return cni_error(CNI_ERR_TRY_LATER, subnet_file,
+				 "cannot read the subnet file %s: %s (is ferry overlay running?)", subnet_file,
+				 strerror(errno));
 	if (flannel_env_parse(text, (size_t)n, &env, err, sizeof(err)) < 0)
 		return cni_error(CNI_ERR_CONFIG, err, "the subnet file %s is not valid: %s", subnet_file, err);
 	if (dlg && !json_is_object(dlg))
@@ -249,7 +249,8 @@ static int add(json_t *conf, const char *id)
 		json_object_set_new(d, "isGateway", json_true());
 	if (json_object_get(conf, "runtimeConfig"))
 		json_object_set(d, "runtimeConfig", json_object_get(conf, "runtimeConfig"));
-	ipam = json_is_object(json_object_get(conf, "ipam")) ? json_deep_copy(json_object_get(conf, "ipam")) : json_object();
+	ipam = json_is_object(json_object_get(conf, "ipam")) ? json_deep_copy(json_object_get(conf, "ipam"))
+							     : json_object();
 	if (!json_object_get(ipam, "type"))
 		json_object_set_new(ipam, "type", json_string("host-local"));
 	flannel_prefix_format(sub, sizeof(sub), env.subnet & flannel_mask(env.subnet_len), env.subnet_len);
@@ -387,7 +388,8 @@ int cni_main(void)
 	if (!json_is_string(json_object_get(conf, "name")) || !json_is_string(t)) {
 		ret = cni_error(CNI_ERR_CONFIG, NULL, "the network configuration needs \"name\" and \"type\"");
 	} else if (!container_id_ok(id)) {
-		ret = cni_error(CNI_ERR_ENV, NULL, "CNI_CONTAINERID is missing or holds more than letters, digits, _ . -");
+		ret = cni_error(CNI_ERR_ENV, NULL,
+				"CNI_CONTAINERID is missing or holds more than letters, digits, _ . -");
 	} else if (!strcmp(cmd, "ADD")) {
 		if (!getenv("CNI_NETNS") || !getenv("CNI_IFNAME"))
 			ret = cni_error(CNI_ERR_ENV, NULL, "ADD needs CNI_NETNS and CNI_IFNAME");

@@ -151,7 +151,8 @@ static int range_from_json(json_t *root, struct etcd_kvs *out)
 	out->kv = calloc(json_array_size(kvs) + 1, sizeof(*out->kv));
 	if (!out->kv)
 		return -ENOMEM;
-	json_array_foreach (kvs, i, o) {
+	json_array_foreach(kvs, i, o)
+	{
 		ret = kv_parse(o, &out->kv[i]);
 		if (ret) {
 			etcd_kvs_free(out);
@@ -214,7 +215,8 @@ static int watch_from_json(json_t *root, struct etcd_watch_msg *m)
 	m->events = calloc(json_array_size(evs) + 1, sizeof(*m->events));
 	if (!m->events)
 		return -ENOMEM;
-	json_array_foreach (evs, i, e) {
+	json_array_foreach(evs, i, e)
+	{
 		json_t *type = json_object_get(e, "type");
 
 		if (!json_is_object(e) || (type && !json_is_string(type))) {
@@ -669,8 +671,7 @@ int etcd_client_init(struct etcd_client *c, const char *endpoints, const char *c
 
 		while (n > 1 && tok[n - 1] == '/')
 			tok[--n] = '\0';
-		if ((strncmp(tok, "http://", 7) && strncmp(tok, "https://", 8)) || n > 400 ||
-		    strpbrk(tok, " \t\r\n")) {
+		if ((strncmp(tok, "http://", 7) && strncmp(tok, "https://", 8)) || n > 400 || strpbrk(tok, " \t\r\n")) {
 			char why[sizeof(c->error)];
 
 			snprintf(why, sizeof(why), "'%.100s' is not an http:// or https:// URL", tok);

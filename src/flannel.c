@@ -39,9 +39,7 @@ static json_t *get_ci(json_t *obj, const char *key)
 	v = json_object_get(obj, key);
 	if (v)
 		return v;
-	json_object_foreach (obj, k, v)
-		if (!strcasecmp(k, key))
-			found = v;
+	json_object_foreach(obj, k, v) if (!strcasecmp(k, key)) found = v;
 	return found;
 }
 
@@ -303,9 +301,10 @@ int flannel_lease_format(char *buf, size_t size, const struct flannel_lease *l)
 
 	flannel_addr_format(ip, sizeof(ip), l->public_ip);
 	key_to_base64(key, l->public_key);
-	n = snprintf(buf, size,
-		     "{\"PublicIP\":\"%s\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"%s\",\"Port\":%u}}",
-		     ip, key, (unsigned int)l->port);
+	n = snprintf(
+	    buf, size,
+	    "{\"PublicIP\":\"%s\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"%s\",\"Port\":%u}}",
+	    ip, key, (unsigned int)l->port);
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 
@@ -396,8 +395,7 @@ int flannel_env_parse(const char *text, size_t len, struct flannel_env *out, cha
 		return fail(err, errlen, "missing %s%s%s%s", have & HAVE_NET ? "" : "FLANNEL_NETWORK ",
 			    have & HAVE_SUBNET ? "" : "FLANNEL_SUBNET ", have & HAVE_MTU ? "" : "FLANNEL_MTU ",
 			    have & HAVE_MASQ ? "" : "FLANNEL_IPMASQ");
-	if (out->subnet_len < out->network_len ||
-	    (out->subnet & flannel_mask(out->network_len)) != out->network)
+	if (out->subnet_len < out->network_len || (out->subnet & flannel_mask(out->network_len)) != out->network)
 		return fail(err, errlen, "FLANNEL_SUBNET is not inside FLANNEL_NETWORK");
 	return 0;
 }

@@ -26,7 +26,7 @@
 
 /* PREFIX/config, with flannel's defaults and checks applied. */
 struct flannel_config {
-	uint32_t network;	 /* Network, e.g. 10.244.0.0 */
+	uint32_t network;	  /* Network, e.g. 10.244.0.0 */
 	unsigned int network_len; /* its prefix length, e.g. 16 */
 	unsigned int subnet_len;  /* SubnetLen (default 24, see flannel_config_parse) */
 	uint32_t subnet_min;	  /* SubnetMin: the first subnet to lease */

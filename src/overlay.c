@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ACQUIRE_TRIES	  10	/* as flannel's raceRetries */
+#define ACQUIRE_TRIES	  10 /* as flannel's raceRetries */
 #define BACKOFF_MIN_MS	  250
 #define BACKOFF_MAX_MS	  4000
 #define DATAPLANE_WAIT_MS 10000
@@ -90,10 +90,10 @@ struct overlay {
 	struct peer_entry *prog; /* sorted by key */
 	size_t n_prog;
 
-	bool synced;	     /* o->raw follows etcd (a snapshot and a live watch) */
-	bool etcd_down;	     /* an outage was logged and not yet its end */
-	bool need_reacquire; /* our lease expired or vanished */
-	bool conflict_logged; /* another node holds our subnet: said once */
+	bool synced;					   /* o->raw follows etcd (a snapshot and a live watch) */
+	bool etcd_down;					   /* an outage was logged and not yet its end */
+	bool need_reacquire;				   /* our lease expired or vanished */
+	bool conflict_logged;				   /* another node holds our subnet: said once */
 	int64_t next_sync, next_keepalive, next_reacquire; /* ms, monotonic */
 	unsigned int backoff_ms;
 
@@ -429,8 +429,7 @@ static int configure_device(struct overlay *o)
 	ret = uapi_set(o, body);
 	crypt_wipe(body, sizeof(body));
 	if (ret < 0) {
-		log_err("overlay: %s: cannot set the key and UDP port %u: %s", ifn, o->cfg.listen_port,
-			strerror(-ret));
+		log_err("overlay: %s: cannot set the key and UDP port %u: %s", ifn, o->cfg.listen_port, strerror(-ret));
 		return ret;
 	}
 	ret = netlink_link_set_mtu(ifn, o->mtu);
@@ -1076,7 +1075,8 @@ static int acquire(struct overlay *o)
 			}
 		} else if (mine) {
 			kv = mine;
-			flannel_subnet_parse(lease_name(o, mine), strlen(lease_name(o, mine)), &net, &(unsigned int){ 0 });
+			flannel_subnet_parse(lease_name(o, mine), strlen(lease_name(o, mine)), &net,
+					     &(unsigned int){ 0 });
 		} else {
 			ret = pick_free(o, &kvs, &net);
 			if (ret < 0) {

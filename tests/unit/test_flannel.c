@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUB "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+#define PUB	       "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
 static char err[FLANNEL_ERR_LEN];
@@ -79,7 +79,8 @@ static void test_config_errors(void **state)
 		{ "{\"Backend\": {\"Type\": \"wireguard\"}}", "Network must be an IPv4 prefix" },
 		{ "{\"Network\": \"10.244.0.1/16\", \"Backend\": {\"Type\": \"wireguard\"}}", "host bits" },
 		{ "{\"Network\": \"10.244.0.0/33\", \"Backend\": {\"Type\": \"wireguard\"}}", "Network must be" },
-		{ "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"vxlan\"}}", "\"wireguard\" backend only" },
+		{ "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"vxlan\"}}",
+		  "\"wireguard\" backend only" },
 		{ "{\"Network\": \"10.244.0.0/16\"}", "Backend must be an object" },
 		{ "{\"Network\": \"10.244.0.0/29\", \"Backend\": {\"Type\": \"wireguard\"}}", "too small" },
 		{ "{\"Network\": \"10.244.0.0/16\", \"SubnetLen\": 17, \"Backend\": {\"Type\": \"wireguard\"}}",
@@ -160,7 +161,8 @@ static void test_lease_errors(void **state)
 		{ "{\"PublicIP\":\"192.0.2.300\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"" PUB
 		  "\"}}",
 		  "PublicIP" },
-		{ "{\"PublicIP\":\"0.0.0.0\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"" PUB "\"}}",
+		{ "{\"PublicIP\":\"0.0.0.0\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"" PUB
+		  "\"}}",
 		  "PublicIP" },
 		{ "{\"PublicIP\":\"224.0.0.1\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"" PUB
 		  "\"}}",
@@ -173,7 +175,8 @@ static void test_lease_errors(void **state)
 		{ "{\"PublicIP\":\"192.0.2.3\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"" PUB
 		  "\",\"Port\":65536}}",
 		  "Port" },
-		{ "{\"PublicIP\":\"192.0.2.3\",\"BackendType\":\"wireguard\",\"BackendData\":\"" PUB "\"}", "PublicKey" },
+		{ "{\"PublicIP\":\"192.0.2.3\",\"BackendType\":\"wireguard\",\"BackendData\":\"" PUB "\"}",
+		  "PublicKey" },
 	};
 	struct flannel_lease l;
 	size_t i;
@@ -186,9 +189,9 @@ static void test_lease_errors(void **state)
 
 static void test_subnet_names(void **state)
 {
-	static const char *const bad[] = { "10.244.3.0",  "10.244.3.0-",     "10.244.3.0-33", "10.244.3.1-24",
-					   "10.244.3-24", "10.244.3.0-024", "x-24",	     "10.244.3.0/24",
-					   "10.244.3.0-2a" };
+	static const char *const bad[] = { "10.244.3.0",    "10.244.3.0-",   "10.244.3.0-33",
+					   "10.244.3.1-24", "10.244.3-24",   "10.244.3.0-024",
+					   "x-24",	    "10.244.3.0/24", "10.244.3.0-2a" };
 	unsigned int plen;
 	uint32_t net;
 	char buf[24];
@@ -251,21 +254,22 @@ static void test_etcd_range(void **state)
 	assert_int_equal(etcd_parse_range(empty, strlen(empty), &kvs), 0);
 	assert_int_equal(kvs.n, 0);
 	assert_int_equal(kvs.revision, 9);
-	assert_int_equal(etcd_parse_range("{\"kvs\":[]}", 10, &kvs), -EPROTO);							 /* no header */
-	assert_int_equal(etcd_parse_range("{\"header\":{},\"kvs\":[{\"key\":\"!!\"}]}", 35, &kvs), -EPROTO); /* bad base64 */
+	assert_int_equal(etcd_parse_range("{\"kvs\":[]}", 10, &kvs), -EPROTO); /* no header */
+	assert_int_equal(etcd_parse_range("{\"header\":{},\"kvs\":[{\"key\":\"!!\"}]}", 35, &kvs),
+			 -EPROTO); /* bad base64 */
 	assert_int_equal(etcd_parse_range("{\"header\":{\"revision\":\"x\"}}", 28, &kvs), -EPROTO);
 }
 
 static void test_etcd_watch_stream(void **state)
 {
 	const char *stream =
-		"{\"result\":{\"header\":{\"revision\":\"1\"},\"created\":true}}\n"
-		"{\"result\":{\"header\":{\"revision\":\"2\"},\"events\":[{\"kv\":{\"key\":\"eA==\",\"create_revision\":"
-		"\"2\",\"mod_revision\":\"2\",\"version\":\"1\",\"value\":\"eQ==\"}}]}}\n"
-		"{\"result\":{\"header\":{\"revision\":\"3\"},\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"3\"}}]}}\n"
-		"{\"result\":{\"header\":{},\"canceled\":true,\"compact_revision\":\"4\"}}\n"
-		"{\"error\":{\"grpc_code\":14,\"message\":\"unavailable\"}}\n";
+	    "{\"result\":{\"header\":{\"revision\":\"1\"},\"created\":true}}\n"
+	    "{\"result\":{\"header\":{\"revision\":\"2\"},\"events\":[{\"kv\":{\"key\":\"eA==\",\"create_revision\":"
+	    "\"2\",\"mod_revision\":\"2\",\"version\":\"1\",\"value\":\"eQ==\"}}]}}\n"
+	    "{\"result\":{\"header\":{\"revision\":\"3\"},\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
+	    "\"mod_revision\":\"3\"}}]}}\n"
+	    "{\"result\":{\"header\":{},\"canceled\":true,\"compact_revision\":\"4\"}}\n"
+	    "{\"error\":{\"grpc_code\":14,\"message\":\"unavailable\"}}\n";
 	struct etcd_stream s = { 0 };
 	struct etcd_watch_msg m;
 	size_t i;
@@ -301,10 +305,10 @@ static void test_etcd_watch_stream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_keys),
-		cmocka_unit_test(test_config_errors),	cmocka_unit_test(test_lease),
-		cmocka_unit_test(test_lease_errors),	cmocka_unit_test(test_subnet_names),
-		cmocka_unit_test(test_subnet_file),	cmocka_unit_test(test_etcd_range),
+		cmocka_unit_test(test_config_defaults),	  cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_config_errors),	  cmocka_unit_test(test_lease),
+		cmocka_unit_test(test_lease_errors),	  cmocka_unit_test(test_subnet_names),
+		cmocka_unit_test(test_subnet_file),	  cmocka_unit_test(test_etcd_range),
 		cmocka_unit_test(test_etcd_watch_stream),
 	};
 
