@@ -188,6 +188,15 @@ static int backend_parse(struct flannel_config *c, json_t *be, char *err, size_t
 	if (get_ci(be, "PSK") && !json_is_null(get_ci(be, "PSK")) && (!psk || !key_from_base64(c->psk, psk)))
 		return fail(err, errlen, "Backend PSK is not a base64 key (as wg genpsk prints)");
 	c->has_psk = psk != NULL;
+	/* ferry's own key, which flannel ignores: compress between ferry
+	 * nodes that both take it (docs/OVERLAY.md). */
+	if (get_ci(be, "Compression") && !json_is_null(get_ci(be, "Compression"))) {
+		const char *z = get_string(be, "Compression");
+
+		if (!z || (strcmp(z, "lz4") && strcmp(z, "none")))
+			return fail(err, errlen, "Backend Compression must be \"lz4\" or \"none\"");
+		c->lz4 = !strcmp(z, "lz4");
+	}
 	/* flannel's Mode: "separate" (default), "auto", "ipv4" all mean one
 	 * IPv4 device here; IPv6 leases are not ferry's (docs/OVERLAY.md). */
 	mode = get_string(be, "Mode");
@@ -285,6 +294,8 @@ int flannel_lease_parse(const char *json, size_t len, struct flannel_lease *out,
 	if (ret < 0)
 		goto out;
 	out->port = present ? (uint16_t)port : 0;
+	key = get_string(data, "Compression");
+	out->lz4 = key && !strcmp(key, "lz4");
 out:
 	json_decref(root);
 	if (ret < 0) {
@@ -301,10 +312,10 @@ int flannel_lease_format(char *buf, size_t size, const struct flannel_lease *l)
 
 	flannel_addr_format(ip, sizeof(ip), l->public_ip);
 	key_to_base64(key, l->public_key);
-	n = snprintf(
-	    buf, size,
-	    "{\"PublicIP\":\"%s\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"%s\",\"Port\":%u}}",
-	    ip, key, (unsigned int)l->port);
+	n = snprintf(buf, size,
+		     "{\"PublicIP\":\"%s\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"%s\","
+		     "\"Port\":%u%s}}",
+		     ip, key, (unsigned int)l->port, l->lz4 ? ",\"Compression\":\"lz4\"" : "");
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 

@@ -35,6 +35,7 @@ struct flannel_config {
 	uint16_t keepalive;	  /* Backend.PersistentKeepaliveInterval, seconds (0: off) */
 	bool has_psk;		  /* Backend.PSK */
 	uint8_t psk[KEY_LEN];
+	bool lz4; /* Backend.Compression = "lz4": ferry's own, between ferry nodes */
 };
 
 /* Parse and check a network configuration. Keys are matched without regard
@@ -48,6 +49,7 @@ struct flannel_lease {
 	uint32_t public_ip;
 	uint8_t public_key[KEY_LEN];
 	uint16_t port; /* 0 when BackendData has none (flannel writes none) */
+	bool lz4;      /* BackendData.Compression = "lz4": a ferry node that takes LZ4 */
 };
 
 /* Returns 0, or -EINVAL with the reason in @err: not JSON, not a

@@ -70,6 +70,7 @@ struct peer_entry {
 	uint32_t net; /* its subnet */
 	uint32_t ip;  /* its endpoint */
 	uint16_t port;
+	bool lz4; /* both ends take LZ4 (ferry's Compression) */
 	int64_t create_rev;
 };
 
@@ -651,6 +652,7 @@ static const char *check_lease(const struct overlay *o, const struct raw_lease *
 	memcpy(e->key, l.public_key, KEY_LEN);
 	e->ip = l.public_ip;
 	e->port = l.port ? l.port : o->cfg.listen_port;
+	e->lz4 = o->cfg.lz4 && l.lz4;
 	e->create_rev = r->create_rev;
 	return NULL;
 }
@@ -766,6 +768,8 @@ static void peer_lines(struct overlay *o, struct text *t, const struct peer_entr
 	}
 	if (o->cfg.keepalive)
 		text_add(t, "persistent_keepalive_interval=%u\n", (unsigned int)o->cfg.keepalive);
+	if (o->cfg.lz4)
+		text_add(t, "ferry_compression=%s\n", e->lz4 ? "lz4" : "none");
 }
 
 static void route(struct overlay *o, uint32_t net, bool add)
@@ -790,7 +794,8 @@ static void log_peer(struct overlay *o, const char *what, const struct peer_entr
 	key_to_base64(key, e->key);
 	flannel_addr_format(ip, sizeof(ip), e->ip);
 	flannel_prefix_format(net, sizeof(net), e->net, o->cfg.subnet_len);
-	log_info("overlay: %s peer %s: %s via %s:%u", what, key, net, ip, (unsigned int)e->port);
+	log_info("overlay: %s peer %s: %s via %s:%u%s", what, key, net, ip, (unsigned int)e->port,
+		 e->lz4 ? ", LZ4" : "");
 }
 
 /* A new peer may still hold a session with this node's previous run (after
@@ -813,7 +818,7 @@ static void greet(struct overlay *o, const struct peer_entry *e)
 
 static bool same_peer(const struct peer_entry *a, const struct peer_entry *b)
 {
-	return a->net == b->net && a->ip == b->ip && a->port == b->port;
+	return a->net == b->net && a->ip == b->ip && a->port == b->port && a->lz4 == b->lz4;
 }
 
 /* Make the data plane's peers and the routes what etcd's leases ask for:
@@ -925,7 +930,7 @@ static void etcd_answered(struct overlay *o)
 
 static int lease_value(struct overlay *o, char *buf, size_t size)
 {
-	struct flannel_lease l = { .public_ip = o->public_ip, .port = o->cfg.listen_port };
+	struct flannel_lease l = { .public_ip = o->public_ip, .port = o->cfg.listen_port, .lz4 = o->cfg.lz4 };
 
 	memcpy(l.public_key, o->public_key, KEY_LEN);
 	return flannel_lease_format(buf, size, &l);

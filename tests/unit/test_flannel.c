@@ -61,6 +61,7 @@ static void test_config_keys(void **state)
 	assert_int_equal(c.listen_port, 5000);
 	assert_int_equal(c.keepalive, 25);
 	assert_true(c.has_psk);
+	assert_true(c.lz4);
 	/* a small Network: SubnetLen is its length + 2, as flannel's */
 	assert_int_equal(config("{\"Network\": \"10.1.2.0/24\", \"Backend\": {\"Type\": \"wireguard\"}}", &c), 0);
 	assert_int_equal(c.subnet_len, 26);
@@ -104,6 +105,8 @@ static void test_config_errors(void **state)
 		  "PSK" },
 		{ "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\", \"Mode\": \"ipv6\"}}",
 		  "IPv4 only" },
+		{ "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\", \"Compression\": 1}}",
+		  "Compression must be" },
 		{ "{\"EnableIPv4\": false, \"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\"}}",
 		  "EnableIPv4" },
 	};
@@ -148,6 +151,12 @@ static void test_lease(void **state)
 	assert_int_equal(lease(buf, &back), 0);
 	assert_memory_equal(&l, &back, sizeof(l));
 	assert_int_equal(flannel_lease_format(buf, 40, &l), -ENOSPC);
+	/* ferry's Compression, which flannel ignores */
+	l.lz4 = true;
+	assert_true(flannel_lease_format(buf, sizeof(buf), &l) > 0);
+	assert_non_null(strstr(buf, ",\"Compression\":\"lz4\"}}"));
+	assert_int_equal(lease(buf, &back), 0);
+	assert_true(back.lz4);
 }
 
 static void test_lease_errors(void **state)
