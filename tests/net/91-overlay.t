@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 . "$(dirname "$0")/overlaylib.sh"
-plan 25
+plan 29
 
 TTL=6
 PREFIX=/coreos.com/network
@@ -101,7 +101,7 @@ check "ferry show works on the overlay interface" eval 'nsx "$A" "$FERRY" show "
 join_time() {
 	local t0 t1 dev
 	t0=$(wg_ms)
-	ov_launch d --subnet-lease-ttl $TTL
+	ov_launch d --subnet-lease-ttl $TTL --ip-masq
 	wait_for 15 test -s "$T_TMP/d/subnet.env" || return 1
 	dev=$(ov_subnet d | sed 's/\.1\/24$/.0/')
 	wait_for 15 nsx "$A" ping -c 1 -W 0.2 -q "$dev" || return 1
@@ -118,6 +118,24 @@ full_network() {
 	[ $rc = 1 ] && grep -q "the network is full" "$T_TMP/e.out"
 }
 check "a fifth node finds the network full: a clear error, exit status 1" full_network
+
+# --ip-masq: ferry masquerades from the Network to elsewhere (nftables), and
+# says so in the subnet file, so the CNI plugin leaves it to ferry.
+check "d (--ip-masq) says FLANNEL_IPMASQ=true and has its nftables table" \
+	eval 'grep -qx FLANNEL_IPMASQ=true "$T_TMP/d/subnet.env" && nsx "$D" nft list table ip "ferry_overlay_${OV_IF[d]}" | grep -q masquerade'
+d1_out() {
+	ov_container D1 d d1 "$(ov_cni_conf d | jq -c --arg d "$T_TMP/d/ipam" '.ipam = {dataDir: $d, routes: [{dst: "0.0.0.0/0"}]}')" &&
+		ping_ok "$D1" "$OV_ETCD_IP"
+}
+check "container d1 reaches a host outside the Network (etcd's), masqueraded by ferry" d1_out
+
+# Our lease deleted behind our back: taken back at once, same subnet.
+A_KEY="$PREFIX/subnets/$(ov_subnet a | sed 's/\.1\/24$/.0-24/')"
+A_PUB=$(nsx "$A" wg show "${OV_IF[a]}" public-key)
+check "a's lease deleted with etcdctl: a takes the same subnet back within 3 s" \
+	eval 'ovctl del "$A_KEY" >/dev/null && wait_for 3 eval "ovctl get --print-value-only \"\$A_KEY\" | grep -q \"\$A_PUB\""'
+check "a's etcd lease revoked: a takes the same subnet back (keep-alive or watch) within TTL" \
+	eval 'id=$(ovctl get -w json "$A_KEY" | grep -o "\"lease\":[0-9]*" | cut -d: -f2); ovctl lease revoke "$(printf %x "$id")" >/dev/null && sleep 1 && wait_for $TTL eval "ovctl get --print-value-only \"\$A_KEY\" | grep -q \"\$A_PUB\""'
 
 # A restart keeps the subnet and the key.
 B_SUB=$(ov_subnet b)

@@ -7,6 +7,7 @@
 # wrong length, a lease claiming this node's address, one claiming another
 # node's key: each logged with its key's name and ignored, and forwarding
 # goes on.
+# asan: yes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 . "$(dirname "$0")/overlaylib.sh"

@@ -16,8 +16,8 @@
 #   ov_launch NODE [ARGS...]  the same without waiting
 #   ov_stop NODE [SIG]       stop it (TERM), wait for it
 #   ov_subnet NODE           the node's FLANNEL_SUBNET (gateway/len)
-#   ov_container VAR NODE name   a container namespace attached with CNI ADD; its
-#                            address in OV_ADDR[name]
+#   ov_container VAR NODE name [CONF]  a container namespace attached with CNI ADD
+#                            (CONF: the network configuration); its address in OV_ADDR[name]
 #   ov_cni NODE CMD CONTAINER-NS [CONF]  run the CNI plugin as a runtime does
 #   ov_peers NODE            the node's peers' allowed-ips, sorted, one per line
 #   ov_routes NODE           routes through its overlay device
@@ -130,10 +130,10 @@ ov_cni_conf() {
 }
 
 ov_container() {
-	local var=$1 node=$2 name=$3 cns out
+	local var=$1 node=$2 name=$3 conf=${4:-} cns out
 	ns_new cns "$name" || return 1
 	OV_CNS[$name]=$cns
-	out=$(ov_cni "$node" ADD "$cns") || {
+	out=$(ov_cni "$node" ADD "$cns" "$conf") || {
 		echo "CNI ADD of $name on $node failed: $out"
 		return 1
 	}
