@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 . "$(dirname "$0")/overlaylib.sh"
-plan 19
+plan 18
 
 PREFIX=/coreos.com/network
 GOOD='{"Network": "10.244.0.0/16", "Backend": {"Type": "wireguard"}}'
