@@ -372,6 +372,8 @@ static int start_dataplane(struct overlay *o)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Nothing of the controller's (etcd connections) in the daemon. */
+		close_range(3, ~0U, 0);
 		execl(o->opt->self, "ferry", "-f", o->opt->ifname, (char *)NULL);
 		log_err("overlay: cannot run %s: %s", o->opt->self, strerror(errno));
 		_exit(127);
@@ -988,16 +990,25 @@ static int pick_free(struct overlay *o, const struct etcd_kvs *kvs, uint32_t *ne
 
 	if (!used)
 		return -ENOMEM;
+	/* Mark the subnets each key overlaps: its own, or all those inside a
+	 * larger prefix. */
 	for (i = 0; i < kvs->n; i++) {
 		const char *name = lease_name(o, &kvs->kv[i]);
-		uint32_t n;
+		uint64_t first, last;
 		unsigned int plen;
+		uint32_t n;
 
 		if (!name || flannel_subnet_parse(name, strlen(name), &n, &plen) < 0)
 			continue;
-		for (s = 0; s < total; s++)
-			if (flannel_overlap(o->cfg.subnet_min + s * size, o->cfg.subnet_len, n, plen))
-				used[s] = 1;
+		first = n & flannel_mask(plen < o->cfg.subnet_len ? plen : o->cfg.subnet_len);
+		last = plen < o->cfg.subnet_len ? (uint64_t)n + (~flannel_mask(plen)) : first;
+		if (last < o->cfg.subnet_min || first > o->cfg.subnet_max)
+			continue;
+		if (first < o->cfg.subnet_min)
+			first = o->cfg.subnet_min;
+		for (s = (uint32_t)((first - o->cfg.subnet_min) / size);
+		     s < total && (uint64_t)o->cfg.subnet_min + (uint64_t)s * size <= last; s++)
+			used[s] = 1;
 	}
 	for (s = 0; s < total; s++)
 		count += !used[s];
@@ -1270,8 +1281,8 @@ static int watch_events(struct overlay *o)
 				o->synced = false;
 			changed = true;
 		}
-		if (m.revision > o->revision)
-			o->revision = m.revision;
+		/* o->revision stays the snapshot's: a message's header may be
+		 * newer than events it still has to deliver. */
 		etcd_watch_msg_free(&m);
 	}
 	if (ret == -EPIPE || ret < 0) {
