@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,8 +321,25 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
+/* A connection that goes silent (a partition, not a refusal) is dead after
+ * 5 s idle and 3 unanswered probes 2 s apart, or 10 s of unacknowledged
+ * data: the watch then ends and ferry resynchronises, instead of waiting
+ * on a stream that will never speak again. */
+static int tune_socket(void *ctx, curl_socket_t fd, curlsocktype purpose)
+{
+	int count = 3, timeout_ms = 10000;
+
+	(void)ctx;
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+	}
+	return CURL_SOCKOPT_OK;
+}
+
 static void set_common(struct etcd_client *c, CURL *h)
 {
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, tune_socket);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

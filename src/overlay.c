@@ -901,6 +901,15 @@ out:
 	return ret;
 }
 
+/* The lease is renewed at a third of its TTL, and at least once a minute:
+ * the renewal is also how a silent etcd is noticed. */
+static int64_t keepalive_ms(const struct overlay *o)
+{
+	int64_t ms = (int64_t)o->opt->lease_ttl * 1000 / 3;
+
+	return ms < 60000 ? ms : 60000;
+}
+
 /* --- talking to etcd: outages --- */
 
 static void etcd_failed(struct overlay *o, const char *doing)
@@ -1158,7 +1167,7 @@ static void reacquire(struct overlay *o)
 		log_info("overlay: %s is this node's again (new etcd lease)", o->own_key);
 		o->need_reacquire = false;
 		o->conflict_logged = false;
-		o->next_keepalive = now_ms() + (int64_t)o->opt->lease_ttl * 1000 / 3;
+		o->next_keepalive = now_ms() + keepalive_ms(o);
 	} else {
 		o->next_reacquire = now_ms() + BACKOFF_MIN_MS; /* raced: look again */
 	}
@@ -1175,7 +1184,7 @@ static void keepalive(struct overlay *o)
 		return;
 	}
 	etcd_answered(o);
-	o->next_keepalive = now_ms() + (int64_t)o->opt->lease_ttl * 1000 / 3;
+	o->next_keepalive = now_ms() + keepalive_ms(o);
 	if (ret == 0 && ttl > 0)
 		return;
 	log_warn("overlay: our etcd lease for %s expired: taking the same subnet back", o->own_key);
@@ -1520,7 +1529,7 @@ static int setup(struct overlay *o)
 		ret = write_subnet_file(o);
 	if (ret < 0)
 		return ret;
-	o->next_keepalive = now_ms() + (int64_t)opt->lease_ttl * 1000 / 3;
+	o->next_keepalive = now_ms() + keepalive_ms(o);
 	/* The first map; if etcd went away just now, the loop retries. */
 	return resync(o);
 }

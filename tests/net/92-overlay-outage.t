@@ -3,11 +3,14 @@
 # between existing containers goes on with the last known map (a ping every
 # 0.2 s loses nothing), each node says once that etcd is unreachable, a node
 # started during the outage says so clearly and joins once etcd is back, and
-# is then programmed on every node; the old leases were kept alive.
+# is then programmed on every node; the old leases were kept alive. Then a
+# partition: a's packets to etcd are dropped (a silent watch, no refusal)
+# while a lease is deleted; a notices, and resynchronises when the
+# partition heals: no stale peer.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 . "$(dirname "$0")/overlaylib.sh"
-plan 15
+plan 19
 
 TTL=10
 PREFIX=/coreos.com/network
@@ -53,3 +56,28 @@ back() { grep -q "answers again" "$T_TMP/$1.log"; }
 check "a and b resumed talking to etcd" eval 'wait_for 10 back a && wait_for 10 back b'
 still() { [ -n "$(ovctl get --keys-only "$PREFIX/subnets/$(ov_subnet "$1" | sed 's/\.1\/24$/.0-24/')")" ]; }
 check "a's and b's leases are still in etcd a TTL later (kept alive again)" eval 'sleep $TTL; still a && still b'
+
+# A partition between a and etcd: dropped, not refused.
+FRESH=$(wg genkey | wg pubkey)
+X="$PREFIX/subnets/10.244.250.0-24"
+has_x() { ov_peers "$1" | grep -qx 10.244.250.0/24; }
+check "a lease x appears on a and b" eval 'ovctl put "$X" "{\"PublicIP\":\"192.0.2.77\",\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"$FRESH\"}}" >/dev/null && wait_for 3 has_x a && wait_for 3 has_x b'
+partition() { # add|delete
+	if [ "$1" = add ]; then
+		nsx "$A" nft -f - <<NFT
+table ip ovblock {
+	chain out { type filter hook output priority 0; ip daddr $OV_ETCD_IP tcp dport 2379 drop; }
+	chain in { type filter hook input priority 0; ip saddr $OV_ETCD_IP tcp sport 2379 drop; }
+}
+NFT
+	else
+		nsx "$A" nft delete table ip ovblock
+	fi
+}
+BEFORE=$(grep -c "etcd unreachable" "$T_TMP/a.log")
+check "a is cut off from etcd; x is deleted; b drops x at once" \
+	eval 'partition add && ovctl del "$X" >/dev/null && wait_for 3 eval "! has_x b"'
+unreachable() { [ "$(grep -c "etcd unreachable" "$T_TMP/a.log")" -gt "$1" ]; }
+check "a notices the silent etcd within 25 s" wait_for 25 unreachable "$BEFORE"
+check "the partition heals: a resynchronises and drops x (no stale peer) within 10 s" \
+	eval 'partition delete && wait_for 10 eval "! has_x a"'
