@@ -20,6 +20,9 @@ int pubkey_main(int argc, char **argv);
 int show_main(int argc, char **argv);
 int up_main(int argc, char **argv);
 int down_main(int argc, char **argv);
+int overlay_main(int argc, char **argv);
+/* The CNI plugin: the ferry binary run by a container runtime (CNI_COMMAND set). */
+int cni_main(void);
 
 enum tuntap_op { TUNTAP_ADD, TUNTAP_DEL, TUNTAP_SHOW, TUNTAP_HELP };
 

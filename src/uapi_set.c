@@ -192,6 +192,12 @@ static int peer_line(struct uapi_parser *p, const char *key, size_t klen, const 
 
 		if (ret)
 			return ret == -EINVAL ? invalid(p, "bad allowed_ip") : ret;
+	} else if (key_is(key, klen, "ferry_compression")) {
+		/* ferry's own (ferry overlay sets it): Compression = lz4 | none */
+		if (!key_is(value, vlen, "lz4") && !key_is(value, vlen, "none"))
+			return invalid(p, "ferry_compression is not lz4 or none");
+		peer->compression = key_is(value, vlen, "lz4") ? CONF_COMPRESS_LZ4 : CONF_COMPRESS_NONE;
+		peer->flags |= CONF_PEER_HAS_COMPRESSION;
 	} else if (key_is(key, klen, "protocol_version")) {
 		if (!key_is(value, vlen, "1"))
 			return invalid(p, "protocol_version is not 1");
