@@ -182,6 +182,7 @@ void device_destroy(struct device *dev)
 	send_batch_free(dev);
 	receive_batch_free(dev);
 	crypt_wipe(&dev->local, sizeof(dev->local));
+	cookie_checker_free(&dev->checker);
 	crypt_wipe(&dev->checker, sizeof(dev->checker));
 }
 

@@ -69,23 +69,22 @@ static void queue_handshake(struct device *dev, const uint8_t *msg, size_t len, 
 {
 	struct rx_batch *b = dev->rxb;
 	bool load = under_load(dev, clock_ms());
-	enum cookie_mac_state state = cookie_validate(&dev->checker, msg, len, &src->addr.sa, load);
 	struct handshake_job *job;
 
-	if (state == COOKIE_INVALID_MAC1) {
+	if (cookie_validate(&dev->checker, msg, len, &src->addr.sa, false) == COOKIE_INVALID_MAC1) {
 		device_count_drop(dev, DROP_BAD_MAC1);
 		return;
 	}
 	/* Under load every handshake, with a cookie or asking for one,
-	 * counts against its source's rate: a flood from a few addresses
-	 * gets a few cookie replies, not one per message (each costs a MAC, a
-	 * seal and a send), and a real peer needs only two (one for the
-	 * cookie, one to come back with it). */
+	 * counts against its source's rate, before any more work: a flood
+	 * from a few addresses gets a few cookie replies, not one per message
+	 * (each costs two MACs, a seal and a send), and a real peer needs
+	 * only two (one for the cookie, one to come back with it). */
 	if (load && !ratelimiter_allow(dev->ratelimiter, &src->addr.sa, now_ns())) {
 		device_count_drop(dev, DROP_RATELIMITED);
 		return;
 	}
-	if (load && state != COOKIE_VALID_MAC1_AND_COOKIE) {
+	if (load && cookie_validate(&dev->checker, msg, len, &src->addr.sa, true) != COOKIE_VALID_MAC1_AND_COOKIE) {
 		send_handshake_cookie(dev, msg, len, sender_index, src);
 		device_count_drop(dev, DROP_COOKIE_SENT);
 		return;

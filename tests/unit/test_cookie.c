@@ -65,6 +65,7 @@ static int teardown(void **state)
 	index_remove(&w->local, &w->peer->hs.entry);
 	free(w->local.index_hash);
 	free(w->peer);
+	cookie_checker_free(&w->checker);
 	free(w);
 	return 0;
 }
@@ -135,7 +136,7 @@ static void mac1_is_for_one_responder(void **state)
 {
 	struct world *w = *state;
 	struct message_handshake_initiation init;
-	struct cookie_checker other;
+	struct cookie_checker other = { 0 };
 	uint8_t other_public[NOISE_PUBLIC_KEY_LEN];
 
 	random_initiation(w, &init);
@@ -143,6 +144,7 @@ static void mac1_is_for_one_responder(void **state)
 	other_public[31] ^= 1;
 	cookie_checker_init(&other, other_public);
 	assert_int_equal(cookie_validate(&other, &init, sizeof(init), sa(&w->src4), true), COOKIE_INVALID_MAC1);
+	cookie_checker_free(&other);
 }
 
 static void mac2_only_with_a_fresh_cookie(void **state)
