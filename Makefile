@@ -4,9 +4,11 @@
 #   make test       install missing packages, build, run every test (plain and ASan/UBSan)
 #   make demo       install missing packages, build, run the demonstration (an
 #                   encrypted tunnel between two network namespaces)
+#   make demo-overlay  the same for overlay mode: etcd, three hosts, containers via CNI
 #   make bench      compare ferry with veth, VXLAN, wireguard-go and OpenVPN
 #   make bench-scale  how costs grow with 1 to 100,000 peers and 1M prefixes
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan
+#   make unit-unprivileged  run every unit test as nobody (none may need root)
 #   make install    install ferry (PREFIX, DESTDIR, BINDIR, MANDIR)
 #   make deps       install the Debian packages ferry needs (as root)
 #   V=1             show full compiler command lines
@@ -15,6 +17,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# Where the CNI plugin "ferry" goes (Debian's bridge and host-local live here).
+CNIDIR ?= /usr/lib/cni
 PKG_CONFIG ?= pkg-config
 
 BUILD ?= build
@@ -25,7 +29,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 FERRY_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
 	-MMD -MP -Isrc -DFERRY_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(LIBS))
-LIBS = libmnl libcrypto libsodium liblz4
+LIBS = libmnl libcrypto libsodium liblz4 libseccomp libcurl jansson
 FERRY_LDLIBS = $(shell $(PKG_CONFIG) --libs $(LIBS)) -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka)
@@ -63,7 +67,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
-.PHONY: bench bench-scale demo-gateway all ferry unit tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
+.PHONY: bench bench-scale demo-gateway demo-overlay all ferry unit unit-unprivileged tools asan test-timers fuzz fuzzers fuzz-run test demo deps install uninstall clean format check-clang
 
 all: $(BUILD)/ferry $(TOOL_BINS) $(BENCH_BINS)
 
@@ -113,6 +117,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libferry.a
 	$(Q)$(CC) $(CFLAGS) $(FERRY_CFLAGS) $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(FERRY_LDLIBS)
 
 unit: $(UNIT_BINS)
+
+# The unit tests need no privileges (the integration tests do): this runs
+# each as nobody when started as root. `make test` runs them as it is.
+unit-unprivileged: unit
+	$(Q)tests/unit/run-unprivileged.sh $(UNIT_BINS)
 tools: $(TOOL_BINS)
 fuzzers: $(FUZZ_BINS)
 
@@ -153,6 +162,11 @@ demo-gateway: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo-gateway.sh
 
+# Overlay mode: a real etcd, three hosts, two containers each via CNI.
+demo-overlay: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo-overlay.sh
+
 # The comparison with raw veth, kernel VXLAN, wireguard-go and OpenVPN
 # (bench/README.md); results in bench/results/.
 bench:
@@ -172,9 +186,11 @@ install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/ferry $(DESTDIR)$(BINDIR)/ferry
 	install -m 0644 docs/ferry.8 $(DESTDIR)$(MANDIR)/man8/ferry.8
+	install -d $(DESTDIR)$(CNIDIR)
+	ln -sf $(BINDIR)/ferry $(DESTDIR)$(CNIDIR)/ferry
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ferry $(DESTDIR)$(MANDIR)/man8/ferry.8
+	rm -f $(DESTDIR)$(BINDIR)/ferry $(DESTDIR)$(MANDIR)/man8/ferry.8 $(DESTDIR)$(CNIDIR)/ferry
 
 # Compile everything with clang as well: both compilers must stay warning-free.
 check-clang:

@@ -9,7 +9,9 @@
 #   ferry         $FERRY -f IFNAME on both hosts, configured exactly like wireguard-go
 #   ferry-base    the same with $FERRY_BASE: another build of ferry (the tree before
 #                 a change), for before/after figures from one run
-#   ferry-tap     ferry up -f CONFIG, Mode = tap (layer 2, addresses on the TAP devices)
+#   ferry-tap     ferry up -f CONFIG, Mode = tap (layer 2, addresses on the TAP devices),
+#                 MTU 1500: frames beyond one message on the 1500-byte veth go in pieces
+#   ferry-tap-1398  the same at MTU 1398 (every frame fits one message), for comparison
 #   ferry-tcp     ferry up -f CONFIG, Transport = tcp (B listens with ListenTCP)
 #   ferry-lz4     ferry up -f CONFIG, Compression = lz4 on both, iperf3's random data
 #   ferry-lz4-text  the same with iperf3 --repeating-payload (compressible)
@@ -67,10 +69,10 @@ CLK_TCK=$(getconf CLK_TCK)
 UA=192.0.2.1 UB=192.0.2.2
 declare -A INNER_A=([veth]=$UA [vxlan]=203.0.113.1 [wireguard-go]=203.0.113.17 [openvpn]=203.0.113.33 [ferry]=203.0.113.49
 	[ferry-tap]=203.0.113.65 [ferry-tcp]=203.0.113.81 [ferry-lz4]=203.0.113.97 [ferry-lz4-text]=203.0.113.113
-	[openvpn-tap]=203.0.113.129 [openvpn-tcp]=203.0.113.145 [ferry-base]=203.0.113.161)
+	[openvpn-tap]=203.0.113.129 [openvpn-tcp]=203.0.113.145 [ferry-base]=203.0.113.161 [ferry-tap-1398]=203.0.113.177)
 declare -A INNER_B=([veth]=$UB [vxlan]=203.0.113.2 [wireguard-go]=203.0.113.18 [openvpn]=203.0.113.34 [ferry]=203.0.113.50
 	[ferry-tap]=203.0.113.66 [ferry-tcp]=203.0.113.82 [ferry-lz4]=203.0.113.98 [ferry-lz4-text]=203.0.113.114
-	[openvpn-tap]=203.0.113.130 [openvpn-tcp]=203.0.113.146 [ferry-base]=203.0.113.162)
+	[openvpn-tap]=203.0.113.130 [openvpn-tcp]=203.0.113.146 [ferry-base]=203.0.113.162 [ferry-tap-1398]=203.0.113.178)
 # Extra iperf3 client options: the -text system sends a repeating (highly
 # compressible) payload instead of iperf3's default random bytes.
 declare -A IPERF_OPTS=([ferry-lz4-text]=--repeating-payload)
@@ -418,6 +420,10 @@ setup_ferry_up() {
 		--argjson mtu "$(mtu_of "$A" "$WG_IFA")" '{command: "ferry up -f CONFIG", mtu: $mtu, config_a: $a}')
 }
 setup_ferry-tap() { setup_ferry_up ferry-tap "Mode = tap" "Mode = tap" "" ""; }
+setup_ferry-tap-1398() { setup_ferry_up ferry-tap-1398 "Mode = tap
+MTU = 1398" "Mode = tap
+MTU = 1398" "" ""; }
+teardown_ferry-tap-1398() { teardown_wg; }
 teardown_ferry-tap() { teardown_wg; }
 setup_ferry-tcp() { setup_ferry_up ferry-tcp "" "ListenTCP = 51012" "Transport = tcp
 Endpoint = $UB:51012" ""; }

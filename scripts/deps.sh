@@ -7,14 +7,21 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	gcc libc6-dev make pkg-config
-	libmnl-dev libcmocka-dev libssl-dev libsodium-dev liblz4-dev
+	libmnl-dev libcmocka-dev libssl-dev libsodium-dev liblz4-dev libseccomp-dev
+	# overlay mode: etcd's JSON gateway over libcurl, JSON with jansson
+	libcurl4-openssl-dev libjansson-dev
 	# fuzzing (libFuzzer comes with clang's runtime)
 	clang libclang-rt-14-dev
 	# tests and demo: namespaces, ping, traffic, a real WireGuard peer and its tools
 	iproute2 iputils-ping procps iperf3 netcat-openbsd
 	# the TCP transport test blocks UDP with nftables
 	nftables
+	# path MTU test: the MSS a SYN carries across the tunnel
+	tcpdump
 	wireguard-go wireguard-tools
+	# overlay mode: a real etcd, the CNI plugins ferry's plugin delegates to
+	# (the bridge plugin masquerades with iptables), jq to read JSON in tests
+	etcd-server etcd-client containernetworking-plugins iptables jq
 )
 
 # make bench also compares with OpenVPN (and reads iperf3's JSON with jq);

@@ -1,10 +1,10 @@
 /* addr.c - parsing and formatting of IPv4/IPv6 addresses and prefixes. */
 #include "addr.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int ip_addr_parse(const char *text, int *family, union ip_addr *out)
@@ -28,8 +28,7 @@ int ip_prefix_parse(const char *text, struct ip_prefix *out, const char **why)
 	const char *slash = strchr(text, '/');
 	size_t addrlen = slash ? (size_t)(slash - text) : strlen(text);
 	const char *dummy;
-	unsigned long len;
-	char *end;
+	uint32_t len;
 
 	if (!why)
 		why = &dummy;
@@ -52,18 +51,14 @@ int ip_prefix_parse(const char *text, struct ip_prefix *out, const char **why)
 		out->len = (uint8_t)ip_family_bits(out->family);
 		return 0;
 	}
-	if (slash[1] < '0' || slash[1] > '9') {
-		*why = "prefix length is not a number";
-		return -EINVAL;
-	}
-	errno = 0;
-	len = strtoul(slash + 1, &end, 10);
-	if (errno || *end != '\0') {
-		*why = "prefix length is not a number";
-		return -EINVAL;
-	}
-	if (len > ip_family_bits(out->family)) {
+	switch (parse_number(slash + 1, strlen(slash + 1), PARSE_DECIMAL, ip_family_bits(out->family), &len)) {
+	case 0:
+		break;
+	case -ERANGE:
 		*why = out->family == AF_INET ? "prefix length is larger than 32" : "prefix length is larger than 128";
+		return -EINVAL;
+	default:
+		*why = "prefix length is not a number";
 		return -EINVAL;
 	}
 	out->len = (uint8_t)len;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "noise.h"
+#include "sandbox.h"
 #include "uapi.h"
 
 #include <errno.h>
@@ -20,7 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char usage_text[] = "Usage: ferry [-f | --foreground] INTERFACE-NAME\n"
+static const char usage_text[] = "Usage: ferry [-f | --foreground] [--user USER[:GROUP]] [--no-sandbox]\n"
+				 "             INTERFACE-NAME\n"
 				 "\n"
 				 "Run the userspace WireGuard implementation on a new TUN device named\n"
 				 "INTERFACE-NAME, controlled through /var/run/wireguard/INTERFACE-NAME.sock with\n"
@@ -29,8 +31,16 @@ static const char usage_text[] = "Usage: ferry [-f | --foreground] INTERFACE-NAM
 				 "background once the device and the socket exist. It stops on SIGTERM or\n"
 				 "SIGINT, when the device is deleted, or when the socket file is removed.\n"
 				 "\n"
-				 "Environment: WG_PROCESS_FOREGROUND=1 is the same as -f; LOG_LEVEL=debug, info\n"
-				 "or error sets how much is logged (to standard error).\n";
+				 "Once both exist, ferry gives up its privileges (the sandbox, ferry(8)): it keeps\n"
+				 "only CAP_NET_ADMIN, sets no_new_privs and allows only the system calls it\n"
+				 "makes (seccomp); other calls fail with EPERM. A listen port below 1024 set\n"
+				 "later with wg cannot be bound then.\n"
+				 "  --user USER[:GROUP]  also run as this user (and its group, or GROUP)\n"
+				 "  --no-sandbox         keep every privilege (for debugging)\n"
+				 "\n"
+				 "Environment: WG_PROCESS_FOREGROUND=1 is the same as -f; FERRY_NO_SANDBOX=1 the\n"
+				 "same as --no-sandbox (wg-quick passes no options); LOG_LEVEL=debug, info or\n"
+				 "error sets how much is logged (to standard error).\n";
 
 static void set_log_level_from_env(void)
 {
@@ -49,7 +59,7 @@ static void set_log_level_from_env(void)
 static int daemonize(int *ready_fd);
 static void detach_stdio(void);
 
-int daemon_go_background(void)
+int daemon_go_background(const struct sandbox_opts *sandbox)
 {
 	int ready_fd = -1, ret = daemonize(&ready_fd);
 
@@ -58,6 +68,12 @@ int daemon_go_background(void)
 		return ret;
 	}
 	detach_stdio();
+	/* Before the word to the parent, so that a failure is its exit status. */
+	ret = sandbox_enter(sandbox);
+	if (ret < 0) {
+		close(ready_fd);
+		return ret;
+	}
 	if (write(ready_fd, "y", 1) != 1)
 		log_warn("could not tell the parent process that the device is ready");
 	close(ready_fd);
@@ -105,10 +121,18 @@ int daemon_main(int argc, char **argv)
 	const char *fg_env = getenv("WG_PROCESS_FOREGROUND");
 	bool foreground = fg_env && !strcmp(fg_env, "1");
 	const char *name = NULL, *why;
+	struct sandbox_opts sandbox = { 0 };
 	struct device dev;
 	int i, ret;
 
+	/* Before any key is read. */
+	sandbox_protect_secrets();
 	for (i = 1; i < argc; i++) {
+		ret = sandbox_parse_option(argc, argv, &i, &sandbox);
+		if (ret < 0)
+			return 1;
+		if (ret > 0)
+			continue;
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
 			foreground = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -153,7 +177,9 @@ int daemon_main(int argc, char **argv)
 			log_err("%s: cannot create the control socket in %s: %s", name, UAPI_DIR, strerror(-ret));
 		goto fail;
 	}
-	if (!foreground && daemon_go_background() < 0)
+	if (!sandbox.off)
+		sandbox.off = sandbox_off_from_env();
+	if (foreground ? sandbox_enter(&sandbox) < 0 : daemon_go_background(&sandbox) < 0)
 		goto fail;
 	log_info("%s: running (TUN device and %s/%s.sock ready)", name, UAPI_DIR, name);
 	ret = device_run(&dev);

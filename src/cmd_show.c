@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void print_key_hex_as_b64(const char *label, const char *hex)
 {
@@ -36,7 +37,11 @@ static void print_ago(long long secs)
 	printf("  latest handshake: %lld second%s ago\n", d, d == 1 ? "" : "s");
 }
 
-static int show_one(const char *ifname)
+/* @sep goes before the output. With @listed, a socket that nobody answers
+ * on (its daemon is gone) is removed without a word, as wg(8) does: a
+ * daemon that ran as another user could not remove its own. Returns 0, 1
+ * for such a socket, or -errno. */
+static int show_one(const char *ifname, bool listed, const char *sep)
 {
 	char *reply = NULL, *stats = NULL, *line, *save = NULL;
 	long long hs_sec = 0;
@@ -45,11 +50,18 @@ static int show_one(const char *ifname)
 	int ret;
 
 	ret = uapi_request(ifname, "get=1\n\n", &reply);
+	if (ret == -ECONNREFUSED && listed) {
+		char path[108];
+
+		uapi_socket_path(path, sizeof(path), ifname);
+		unlink(path);
+		return 1;
+	}
 	if (ret < 0) {
 		log_err("%s: cannot talk to %s/%s.sock: %s", ifname, UAPI_DIR, ifname, strerror(-ret));
 		return ret;
 	}
-	printf("interface: %s\n", ifname);
+	printf("%sinterface: %s\n", sep, ifname);
 	for (line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
 		const char *k = line, *v;
@@ -130,7 +142,7 @@ int show_main(int argc, char **argv)
 {
 	struct dirent *d;
 	DIR *dir;
-	int ret = 0, n = 0;
+	int ret = 0, n = 0, r;
 
 	if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
 		fprintf(argc > 2 ? stderr : stdout,
@@ -140,7 +152,7 @@ int show_main(int argc, char **argv)
 		return argc > 2;
 	}
 	if (argc == 2)
-		return show_one(argv[1]) < 0;
+		return show_one(argv[1], false, "") < 0;
 	dir = opendir(UAPI_DIR);
 	if (!dir)
 		return 0;
@@ -152,9 +164,9 @@ int show_main(int argc, char **argv)
 			continue;
 		memcpy(name, d->d_name, len - 5);
 		name[len - 5] = '\0';
-		if (n++)
-			printf("\n");
-		if (show_one(name) < 0)
+		r = show_one(name, true, n ? "\n" : "");
+		n += r == 0;
+		if (r < 0)
 			ret = 1;
 	}
 	closedir(dir);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "noise.h"
+#include "sandbox.h"
 #include "uapi.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
+static const char up_usage[] = "Usage: ferry up [-f | --foreground] [--user USER[:GROUP]] [--no-sandbox] CONFIG\n"
 			       "       ferry down CONFIG | INTERFACE\n"
 			       "\n"
 			       "CONFIG is a wg-quick style file, or a bare name meaning /etc/wireguard/NAME.conf.\n"
@@ -36,7 +37,8 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
 			       "ferry's own keys, between ferry peers only (see ferry(8), docs/PROTOCOL.md):\n"
 			       "[Interface] Mode = tun | tap   layer 3 (default) or layer 2: Ethernet frames,\n"
 			       "                               a learning switch whose ports are the peers;\n"
-			       "                               the MTU defaults to 1398 so a tagged frame fits\n"
+			       "                               the MTU defaults to 1500 (Ethernet's; frames too\n"
+			       "                               big for the path travel in pieces)\n"
 			       "[Interface] Bridge = NAME      enslave the TAP device to this Linux bridge\n"
 			       "[Interface] StrictMACs = yes   each peer may send only from its MACs (tap; no\n"
 			       "                               learning)\n"
@@ -46,6 +48,8 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
 			       "[Peer] Compression = lz4 | none  compress to this peer when it helps (both\n"
 			       "                               ends must say lz4; leaks packet sizes: off\n"
 			       "                               by default)\n"
+			       "[Interface] User = USER[:GROUP]  run as this user once set up (as --user)\n"
+			       "[Interface] Sandbox = on | off  off keeps every privilege (as --no-sandbox)\n"
 			       "[Interface] ListenTCP = PORT   accept the TCP transport on this port\n"
 			       "[Peer] Transport = udp | tcp | auto  udp (default); tcp: every message over\n"
 			       "                               TCP to the Endpoint, the peer's ListenTCP;\n"
@@ -62,7 +66,13 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] CONFIG\n"
 			       "up creates the TUN device, applies the keys and peers, sets the addresses and\n"
 			       "MTU, brings the link up, adds a route for every AllowedIPs prefix (except /0),\n"
 			       "then runs in the background (-f: in the foreground). down stops it and removes\n"
-			       "the interface.\n";
+			       "the interface.\n"
+			       "\n"
+			       "Once set up, the daemon gives up its privileges (the sandbox, ferry(8)): it\n"
+			       "keeps CAP_NET_ADMIN (and CAP_NET_BIND_SERVICE if a port in use is below 1024),\n"
+			       "sets no_new_privs and allows only the system calls it makes (seccomp); other\n"
+			       "calls fail with EPERM. --user, or User =, also switches to that user.\n"
+			       "--no-sandbox, Sandbox = off or FERRY_NO_SANDBOX=1 turn it off, for debugging.\n";
 
 /* "wg0" -> /etc/wireguard/wg0.conf; "/x/wg0.conf" -> itself. Sets the name. */
 static int resolve_config(const char *arg, char *path, size_t psize, char *name, size_t nsize)
@@ -177,16 +187,42 @@ static bool any_macs(const struct conf_device *c)
 	return false;
 }
 
+/* The command line wins over the file; any opt-out turns the sandbox off. */
+static void sandbox_from_conf(struct sandbox_opts *sb, const struct conf_device *c, const struct device *dev)
+{
+	if (!sb->has_user && c->has_user) {
+		sb->has_user = true;
+		sb->user = c->user;
+	}
+	if (!sb->off && c->sandbox_off)
+		sb->off = "Sandbox = off";
+	if (!sb->off)
+		sb->off = sandbox_off_from_env();
+	if (sb->off && sb->has_user)
+		log_warn("%s: the sandbox is off (%s): staying root, not switching to user %s", dev->name, sb->off,
+			 sb->user.name);
+	sb->udp_port = dev->udp.port;
+	sb->tcp_port = (c->flags & CONF_HAS_LISTEN_TCP) ? c->listen_tcp : 0; /* applied: it is in use */
+}
+
 int up_main(int argc, char **argv)
 {
 	char path[4096], name[IFNAMSIZ];
+	struct sandbox_opts sandbox = { 0 };
 	struct conf_device c;
 	struct device dev;
 	bool foreground = false;
 	const char *arg = NULL;
 	int i, ret;
 
+	/* Before any key is read. */
+	sandbox_protect_secrets();
 	for (i = 1; i < argc; i++) {
+		ret = sandbox_parse_option(argc, argv, &i, &sandbox);
+		if (ret < 0)
+			return 1;
+		if (ret > 0)
+			continue;
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground"))
 			foreground = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
@@ -236,12 +272,15 @@ int up_main(int argc, char **argv)
 		log_err("%s: cannot create the control socket: %s", name, strerror(-ret));
 		goto fail;
 	}
+	sandbox_from_conf(&sandbox, &c, &dev);
 	conf_device_free(&c);
 	if (!foreground) {
-		if (daemon_go_background() < 0)
+		if (daemon_go_background(&sandbox) < 0)
 			goto fail_noconf;
 	} else {
 		log_info("%s: up (from %s)", name, path);
+		if (sandbox_enter(&sandbox) < 0)
+			goto fail_noconf;
 	}
 	ret = device_run(&dev);
 	device_destroy(&dev);

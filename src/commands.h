@@ -10,14 +10,19 @@
 
 int tuntap_main(int argc, char **argv);
 int daemon_main(int argc, char **argv);
-/* Fork into the background; the parent exits 0 once the child reports it
- * is ready (that is, now), so whoever started us can configure at once. */
-int daemon_go_background(void);
+struct sandbox_opts;
+/* Fork into the background and enter the sandbox (src/sandbox.h); the
+ * parent exits 0 once the child reports it is ready (that is, now), so
+ * whoever started us can configure at once, or 1 if it could not be. */
+int daemon_go_background(const struct sandbox_opts *sandbox);
 int genkey_main(int argc, char **argv); /* genkey and genpsk */
 int pubkey_main(int argc, char **argv);
 int show_main(int argc, char **argv);
 int up_main(int argc, char **argv);
 int down_main(int argc, char **argv);
+int overlay_main(int argc, char **argv);
+/* The CNI plugin: the ferry binary run by a container runtime (CNI_COMMAND set). */
+int cni_main(void);
 
 enum tuntap_op { TUNTAP_ADD, TUNTAP_DEL, TUNTAP_SHOW, TUNTAP_HELP };
 

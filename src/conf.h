@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "encoding.h"
+#include "sandbox.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -81,6 +82,9 @@ struct conf_device {
 	bool strict_macs;	 /* ferry: StrictMACs = yes: peers send only from their MACs */
 	bool forward_link_local; /* ferry: LinkLocal = forward */
 	uint16_t listen_tcp;	 /* ferry: ListenTCP = PORT */
+	bool has_user;		 /* ferry: User = NAME[:GROUP], resolved */
+	struct sandbox_user user;
+	bool sandbox_off; /* ferry: Sandbox = off */
 	struct conf_peer *peers;
 	size_t n_peers;
 };
@@ -96,6 +100,8 @@ void conf_device_free(struct conf_device *c);
  * capacity (grows when @n is 0 or a power of two); the old copy is wiped,
  * as it may hold keys. Returns the array, or NULL (the old one is kept). */
 void *conf_grow_array(void *array, size_t n, size_t size);
+/* Append a prefix to an array grown by conf_grow_array(): 0 or -ENOMEM. */
+int conf_add_prefix(struct ip_prefix **array, size_t *n, const struct ip_prefix *prefix);
 
 /* Parse a config file. Every problem is reported as
  * "ferry: FILE:LINE: Key: 'value' problem" (to stderr through log.h) and the
@@ -112,9 +118,5 @@ int conf_parse_buffer(const char *name, const char *buf, size_t len, enum conf_s
  * as wireguard-go does: -EPROTO for a line without '=', -EINVAL for an
  * unknown key or a bad value. */
 int uapi_parse_set(const char *buf, size_t len, struct conf_device *out);
-
-/* Parse an endpoint "192.0.2.1:51820", "[2001:db8::1]:51820" or
- * "host.name:51820" (resolved now). Returns 0 or -EINVAL with *why. */
-int conf_parse_endpoint(const char *text, union conf_endpoint *out, const char **why);
 
 #endif

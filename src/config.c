@@ -38,12 +38,12 @@
 #include "conf.h"
 #include "ether.h"
 #include "log.h"
+#include "parse.h"
 #include "resolver.h"
 #include "tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,7 +114,7 @@ void *conf_grow_array(void *array, size_t n, size_t size)
 	return bigger;
 }
 
-static int add_prefix(struct ip_prefix **array, size_t *n, const struct ip_prefix *prefix)
+int conf_add_prefix(struct ip_prefix **array, size_t *n, const struct ip_prefix *prefix)
 {
 	struct ip_prefix *bigger = conf_grow_array(*array, *n, sizeof(**array));
 
@@ -176,51 +176,23 @@ static int fail_value(struct parser *p, const char *key, const char *value, cons
 	return fail(p, "%s: '%s' %s", key, show(shown, value), problem);
 }
 
-/* Digits only: strtoul() would also take leading spaces, a sign, and an
- * empty string. Hex ("0x...") only where wg accepts it (FwMark). Returns 0,
- * -EINVAL (not a number) or -ERANGE (above @max). */
-static int parse_number(const char *s, bool allow_hex, uint32_t max, uint32_t *out)
-{
-	unsigned int base = 10;
-	uint64_t v = 0;
+/* Whether a number key also takes the word 'off' (meaning 0), as wg(8)'s
+ * FwMark and PersistentKeepalive do. */
+enum number_or_off { NUMBER_ONLY, NUMBER_OR_OFF };
 
-	if (allow_hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		unsigned int digit;
-
-		if (*s >= '0' && *s <= '9')
-			digit = (unsigned int)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			digit = (unsigned int)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			digit = (unsigned int)(*s - 'A' + 10);
-		else
-			return -EINVAL;
-		v = v * base + digit;
-		if (v > max)
-			return -ERANGE;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_ranged(struct parser *p, const char *key, const char *value, bool allow_off, bool allow_hex,
-			uint32_t min, uint32_t max, uint32_t *out)
+static int parse_ranged(struct parser *p, const char *key, const char *value, enum number_or_off words,
+			enum parse_number_base base, uint32_t min, uint32_t max, uint32_t *out)
 {
 	int ret;
 
-	if (allow_off && !strcasecmp(value, "off")) {
+	if (words == NUMBER_OR_OFF && !strcasecmp(value, "off")) {
 		*out = 0;
 		return 0;
 	}
-	ret = parse_number(value, allow_hex, max, out);
+	ret = parse_number(value, strlen(value), base, max, out);
 	if (ret == -EINVAL)
-		return fail_value(p, key, value, allow_off ? "is neither a number nor 'off'" : "is not a number");
+		return fail_value(p, key, value,
+				  words == NUMBER_OR_OFF ? "is neither a number nor 'off'" : "is not a number");
 	if (ret == -ERANGE || *out < min) {
 		char range[64];
 
@@ -248,7 +220,7 @@ static int parse_prefix_list(struct parser *p, const char *key, char *value, str
 		item = trim(item);
 		if (ip_prefix_parse(item, &prefix, &why) < 0)
 			return fail_value(p, key, item, why);
-		if (add_prefix(array, n, &prefix) < 0)
+		if (conf_add_prefix(array, n, &prefix) < 0)
 			return fail(p, "%s: out of memory", key);
 	}
 	return 0;
@@ -270,7 +242,7 @@ static int parse_private_key(struct parser *p, char *value)
 static int parse_listen_port(struct parser *p, char *value)
 {
 	uint32_t port = 0;
-	int ret = parse_ranged(p, "ListenPort", value, false, false, 0, 65535, &port);
+	int ret = parse_ranged(p, "ListenPort", value, NUMBER_ONLY, PARSE_DECIMAL, 0, 65535, &port);
 
 	if (ret)
 		return ret;
@@ -281,7 +253,7 @@ static int parse_listen_port(struct parser *p, char *value)
 
 static int parse_fwmark(struct parser *p, char *value)
 {
-	int ret = parse_ranged(p, "FwMark", value, true, true, 0, UINT32_MAX, &p->dev->fwmark);
+	int ret = parse_ranged(p, "FwMark", value, NUMBER_OR_OFF, PARSE_DECIMAL_HEX, 0, UINT32_MAX, &p->dev->fwmark);
 
 	if (ret)
 		return ret;
@@ -297,7 +269,7 @@ static int parse_address(struct parser *p, char *value)
 static int parse_mtu(struct parser *p, char *value)
 {
 	uint32_t mtu = 0;
-	int ret = parse_ranged(p, "MTU", value, false, false, MTU_MIN, MTU_MAX, &mtu);
+	int ret = parse_ranged(p, "MTU", value, NUMBER_ONLY, PARSE_DECIMAL, MTU_MIN, MTU_MAX, &mtu);
 
 	if (ret)
 		return ret;
@@ -328,12 +300,13 @@ static int parse_preshared_key(struct parser *p, char *value)
 	return 0;
 }
 
-static int parse_endpoint(struct parser *p, char *value)
+static int parse_peer_endpoint(struct parser *p, char *value)
 {
 	struct conf_peer *peer = current_peer(p);
 	const char *why = NULL;
 
-	if (conf_parse_endpoint(value, &peer->endpoint, &why) < 0)
+	/* Names are resolved, as wg(8) resolves them. */
+	if (parse_endpoint(value, strlen(value), PARSE_HOST_RESOLVE, &peer->endpoint, &why) < 0)
 		return fail_value(p, "Endpoint", value, why);
 	peer->flags |= CONF_PEER_HAS_ENDPOINT;
 	/* A name is kept: resolved again when handshakes go unanswered. */
@@ -355,7 +328,7 @@ static int parse_keepalive(struct parser *p, char *value)
 {
 	struct conf_peer *peer = current_peer(p);
 	uint32_t secs = 0;
-	int ret = parse_ranged(p, "PersistentKeepalive", value, true, false, 0, 65535, &secs);
+	int ret = parse_ranged(p, "PersistentKeepalive", value, NUMBER_OR_OFF, PARSE_DECIMAL, 0, 65535, &secs);
 
 	if (ret)
 		return ret;
@@ -425,12 +398,35 @@ static int parse_link_local(struct parser *p, char *value)
 static int parse_listen_tcp(struct parser *p, char *value)
 {
 	uint32_t port = 0;
-	int ret = parse_ranged(p, "ListenTCP", value, false, false, 1, 65535, &port);
+	int ret = parse_ranged(p, "ListenTCP", value, NUMBER_ONLY, PARSE_DECIMAL, 1, 65535, &port);
 
 	if (ret)
 		return ret;
 	p->dev->listen_tcp = (uint16_t)port;
 	p->dev->flags |= CONF_HAS_LISTEN_TCP;
+	return 0;
+}
+
+/* Resolved now, so that a user unknown here is reported at its line, not
+ * when the daemon is about to drop privileges. */
+static int parse_user(struct parser *p, char *value)
+{
+	const char *why = NULL;
+
+	if (sandbox_parse_user(value, &p->dev->user, &why) < 0)
+		return fail_value(p, "User", value, why);
+	p->dev->has_user = true;
+	return 0;
+}
+
+static int parse_sandbox(struct parser *p, char *value)
+{
+	static const char *const words[] = { "on", "off" };
+	int w = parse_word(p, "Sandbox", value, words, 2, "must be on or off");
+
+	if (w < 0)
+		return -EINVAL;
+	p->dev->sandbox_off = w == 1;
 	return 0;
 }
 
@@ -467,7 +463,7 @@ static int parse_tcp_port(struct parser *p, char *value)
 {
 	struct conf_peer *peer = current_peer(p);
 	uint32_t port = 0;
-	int ret = parse_ranged(p, "TCPPort", value, false, false, 1, 65535, &port);
+	int ret = parse_ranged(p, "TCPPort", value, NUMBER_ONLY, PARSE_DECIMAL, 1, 65535, &port);
 
 	if (ret)
 		return ret;
@@ -527,6 +523,8 @@ static const struct conf_key conf_keys[] = {
 	{ "StrictMACs", SECTION_INTERFACE, true, parse_strict_macs },
 	{ "LinkLocal", SECTION_INTERFACE, true, parse_link_local },
 	{ "ListenTCP", SECTION_INTERFACE, true, parse_listen_tcp },
+	{ "User", SECTION_INTERFACE, true, parse_user },
+	{ "Sandbox", SECTION_INTERFACE, true, parse_sandbox },
 	{ "Compression", SECTION_PEER, true, parse_compression },
 	{ "Transport", SECTION_PEER, true, parse_transport },
 	{ "TCPPort", SECTION_PEER, true, parse_tcp_port },
@@ -542,7 +540,7 @@ static const struct conf_key conf_keys[] = {
 	{ "SaveConfig", SECTION_INTERFACE, true, NULL },
 	{ "PublicKey", SECTION_PEER, false, parse_public_key },
 	{ "PresharedKey", SECTION_PEER, false, parse_preshared_key },
-	{ "Endpoint", SECTION_PEER, false, parse_endpoint },
+	{ "Endpoint", SECTION_PEER, false, parse_peer_endpoint },
 	{ "AllowedIPs", SECTION_PEER, false, parse_allowedips },
 	{ "PersistentKeepalive", SECTION_PEER, false, parse_keepalive },
 };
@@ -860,107 +858,6 @@ int conf_parse_file(const char *path, enum conf_style style, struct conf_device 
 		sodium_memzero(buf, len);
 	free(buf);
 	return ret;
-}
-
-static const char *resolve_error(int rc)
-{
-	switch (rc) {
-	case EAI_NONAME:
-	case EAI_NODATA:
-		return "host not found";
-	case EAI_AGAIN:
-		return "temporary failure in name resolution";
-	case EAI_ADDRFAMILY:
-		return "host has no IPv4 or IPv6 address";
-	default:
-		return gai_strerror(rc);
-	}
-}
-
-/* "host:port", "[IPv6]:port". An IPv6 address must be in brackets, unlike
- * in wg(8), which takes the last ':' as the separator: "2001:db8::1:80"
- * reads too easily as an address with no port. The port is a number, not a
- * service name. Names are resolved now (getaddrinfo, the first answer). */
-int conf_parse_endpoint(const char *text, union conf_endpoint *out, const char **why)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP };
-	char host[256], port[12];
-	const char *host_begin, *host_end, *port_begin, *dummy;
-	struct addrinfo *res, *ai;
-	size_t host_len;
-	uint32_t number;
-	int rc;
-
-	if (!why)
-		why = &dummy;
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '[') {
-		host_begin = text + 1;
-		host_end = strchr(host_begin, ']');
-		if (!host_end) {
-			*why = "is missing the ']' after the IPv6 address";
-			return -EINVAL;
-		}
-		if (host_end[1] != ':') {
-			*why = "is missing a port: [address]:port";
-			return -EINVAL;
-		}
-		port_begin = host_end + 2;
-		hints.ai_flags |= AI_NUMERICHOST;
-		hints.ai_family = AF_INET6;
-	} else {
-		host_begin = text;
-		host_end = strrchr(text, ':');
-		if (!host_end) {
-			*why = "is missing a port: host:port";
-			return -EINVAL;
-		}
-		if (memchr(host_begin, ':', (size_t)(host_end - host_begin))) {
-			*why = "is an IPv6 address without brackets: [address]:port";
-			return -EINVAL;
-		}
-		port_begin = host_end + 1;
-	}
-	host_len = (size_t)(host_end - host_begin);
-	if (host_len == 0) {
-		*why = "is missing a host";
-		return -EINVAL;
-	}
-	if (host_len >= sizeof(host)) {
-		*why = "has a host name that is too long";
-		return -EINVAL;
-	}
-	rc = parse_number(port_begin, false, 65535, &number);
-	if (rc == -EINVAL) {
-		*why = "has a port that is not a number";
-		return -EINVAL;
-	}
-	if (rc == -ERANGE || number == 0) {
-		*why = "has a port out of range (1-65535)";
-		return -EINVAL;
-	}
-	memcpy(host, host_begin, host_len);
-	host[host_len] = '\0';
-	snprintf(port, sizeof(port), "%u", number);
-	hints.ai_flags |= AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc) {
-		*why = (hints.ai_flags & AI_NUMERICHOST) ? "is not a valid IPv6 address" : resolve_error(rc);
-		return -EINVAL;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(out->in4)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(out->in6))) {
-			memcpy(out, ai->ai_addr, ai->ai_addrlen);
-			break;
-		}
-	}
-	freeaddrinfo(res);
-	if (!ai) {
-		*why = "host has no IPv4 or IPv6 address";
-		return -EINVAL;
-	}
-	return 0;
 }
 
 void conf_device_free(struct conf_device *c)

@@ -22,6 +22,14 @@ void cookie_checker_init(struct cookie_checker *c, const uint8_t public_key[NOIS
 	c->secret_birth_ms = clock_ms();
 	crypt_hash(c->mac1_key, LABEL_MAC1, strlen(LABEL_MAC1), public_key, NOISE_PUBLIC_KEY_LEN);
 	crypt_hash(c->cookie_key, LABEL_COOKIE, strlen(LABEL_COOKIE), public_key, NOISE_PUBLIC_KEY_LEN);
+	/* Without memory for it, MAC1 is checked the slow way (below). */
+	if (crypt_mac_key_set(&c->mac1, c->mac1_key, CRYPT_KEY_LEN) < 0)
+		c->mac1.ctx = NULL;
+}
+
+void cookie_checker_free(struct cookie_checker *c)
+{
+	crypt_mac_key_free(&c->mac1);
 }
 
 static size_t mac1_offset(size_t len)
@@ -89,7 +97,10 @@ enum cookie_mac_state cookie_validate(struct cookie_checker *c, const void *msg,
 	const struct message_macs *macs = (const struct message_macs *)((const uint8_t *)msg + mac1_offset(len));
 	uint8_t computed[COOKIE_LEN], cookie[COOKIE_LEN];
 
-	crypt_mac(computed, c->mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
+	if (c->mac1.ctx)
+		crypt_mac_with(computed, &c->mac1, msg, mac1_offset(len));
+	else
+		crypt_mac(computed, c->mac1_key, CRYPT_KEY_LEN, msg, mac1_offset(len));
 	if (!crypt_equal(computed, macs->mac1, COOKIE_LEN))
 		return COOKIE_INVALID_MAC1;
 	/* MAC2 matters only under load: two MACs saved per message otherwise. */

@@ -21,6 +21,7 @@ struct cookie_checker {
 	uint64_t secret_birth_ms;
 	uint8_t mac1_key[CRYPT_KEY_LEN];   /* HASH(LABEL_MAC1 || our public key) */
 	uint8_t cookie_key[CRYPT_KEY_LEN]; /* HASH(LABEL_COOKIE || our public key) */
+	struct crypt_mac_key mac1;	   /* keyed with mac1_key, ready */
 };
 
 /* What we know of the cookie a responder under load gave us. */
@@ -40,8 +41,10 @@ enum cookie_mac_state {
 };
 
 /* A fresh secret and the keys that follow from our @public_key (all zeros
- * without a private key). */
+ * without a private key). @c is zeroed before its first init, and given
+ * back with cookie_checker_free(). */
 void cookie_checker_init(struct cookie_checker *c, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+void cookie_checker_free(struct cookie_checker *c);
 
 /* Fill the MACs at the end of handshake message @msg of @len bytes sent to
  * @p: MAC1 always, MAC2 when a fresh cookie from @p is held. */

@@ -6,6 +6,8 @@
  * packet would dominate the cost of small packets. */
 #include "crypto.h"
 
+#include <errno.h>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -57,14 +59,42 @@ void crypt_hash(uint8_t out[CRYPT_HASH_LEN], const void *a, size_t alen, const v
 
 void crypt_mac(uint8_t out[CRYPT_MAC_LEN], const uint8_t *key, size_t keylen, const void *in, size_t inlen)
 {
-	size_t size = CRYPT_MAC_LEN, outlen = 0;
-	OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end() };
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(blake2s_mac);
+	/* One context per thread, keyed anew by each call: a context made and
+	 * freed per MAC cost as much again as the MAC (and a malloc that a
+	 * handshake flood would pay for). */
+	static _Thread_local struct crypt_mac_key k;
 
-	if (!ctx || !EVP_MAC_init(ctx, key, keylen, params) || !EVP_MAC_update(ctx, in, inlen) ||
-	    !EVP_MAC_final(ctx, out, &outlen, CRYPT_MAC_LEN) || outlen != CRYPT_MAC_LEN)
+	if (crypt_mac_key_set(&k, key, keylen) < 0)
 		crypt_fatal("keyed BLAKE2s");
-	EVP_MAC_CTX_free(ctx);
+	crypt_mac_with(out, &k, in, inlen);
+}
+
+int crypt_mac_key_set(struct crypt_mac_key *k, const uint8_t *key, size_t keylen)
+{
+	size_t size = CRYPT_MAC_LEN;
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end() };
+
+	if (!k->ctx && !(k->ctx = EVP_MAC_CTX_new(blake2s_mac)))
+		return -ENOMEM;
+	if (!EVP_MAC_init(k->ctx, key, keylen, params))
+		crypt_fatal("keyed BLAKE2s");
+	return 0;
+}
+
+void crypt_mac_with(uint8_t out[CRYPT_MAC_LEN], struct crypt_mac_key *k, const void *in, size_t inlen)
+{
+	size_t outlen = 0;
+
+	/* No key given: the one set before, from the start again. */
+	if (!k->ctx || !EVP_MAC_init(k->ctx, NULL, 0, NULL) || !EVP_MAC_update(k->ctx, in, inlen) ||
+	    !EVP_MAC_final(k->ctx, out, &outlen, CRYPT_MAC_LEN) || outlen != CRYPT_MAC_LEN)
+		crypt_fatal("keyed BLAKE2s");
+}
+
+void crypt_mac_key_free(struct crypt_mac_key *k)
+{
+	EVP_MAC_CTX_free(k->ctx); /* it cleanses the key it holds */
+	k->ctx = NULL;
 }
 
 void crypt_hmac(uint8_t out[CRYPT_HASH_LEN], const uint8_t *key, size_t keylen, const void *in, size_t inlen)

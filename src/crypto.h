@@ -49,6 +49,17 @@ void crypt_xaead_encrypt(uint8_t *out, const uint8_t *in, size_t inlen, const ui
 bool crypt_xaead_decrypt(uint8_t *out, const uint8_t *in, size_t inlen, const uint8_t *ad, size_t adlen,
 			 const uint8_t nonce[CRYPT_XNONCE_LEN], const uint8_t key[CRYPT_KEY_LEN]);
 
+/* A keyed BLAKE2s-128 MAC kept ready for its key: MAC1 is checked on every
+ * handshake message, a flood's included, and a context made per call costs
+ * as much again as the MAC itself. */
+struct crypt_mac_key {
+	void *ctx; /* the library's, NULL until the first key */
+};
+/* (Re)key @k; 0 or -ENOMEM. */
+int crypt_mac_key_set(struct crypt_mac_key *k, const uint8_t *key, size_t keylen);
+void crypt_mac_with(uint8_t out[CRYPT_MAC_LEN], struct crypt_mac_key *k, const void *in, size_t inlen);
+void crypt_mac_key_free(struct crypt_mac_key *k);
+
 void crypt_random(void *buf, size_t len);
 bool crypt_equal(const void *a, const void *b, size_t len); /* constant time */
 void crypt_wipe(void *buf, size_t len);

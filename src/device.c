@@ -62,6 +62,8 @@ const char *const drop_reason_name[DROP_MAX] = {
 	[DROP_BAD_FERRY] = "bad_ferry_message",
 	[DROP_COMPRESSED_OFF] = "compressed_but_off",
 	[DROP_DECOMPRESS] = "decompress_failed",
+	[DROP_BAD_FRAGMENT] = "bad_fragment",
+	[DROP_FRAGMENT_LOST] = "fragment_lost",
 	[DROP_BAD_FRAME] = "bad_frame",
 	[DROP_BAD_SOURCE_MAC] = "bad_source_mac",
 	[DROP_LINK_LOCAL] = "link_local_frame",
@@ -124,6 +126,11 @@ static int open_device(struct device *dev, enum tun_mode mode, bool exclusive, u
 	ret = tun_open(&dev->tun, &cfg);
 	if (ret < 0)
 		return ret;
+	/* The link's MTU is followed while the loop runs (device_run). */
+	dev->ifindex = (int)if_nametoindex(dev->tun.name);
+	dev->links = netlink_watch_links();
+	if (!dev->links)
+		log_warn("%s: cannot watch the link for MTU changes: %s", dev->name, strerror(errno));
 	if (dev->tun.vnet_hdr_sz) {
 		ret = tun_set_offload(&dev->tun, offloads);
 		dev->tun_gro = ret > 0;
@@ -162,6 +169,8 @@ void device_destroy(struct device *dev)
 	tcp_close_all(&dev->io);
 	udp_close(&dev->udp);
 	tun_close(&dev->tun);
+	netlink_watch_close(dev->links);
+	dev->links = NULL;
 	if (dev->macs)
 		mactable_free(dev->macs);
 	dev->macs = NULL;
@@ -177,6 +186,7 @@ void device_destroy(struct device *dev)
 	send_batch_free(dev);
 	receive_batch_free(dev);
 	crypt_wipe(&dev->local, sizeof(dev->local));
+	cookie_checker_free(&dev->checker);
 	crypt_wipe(&dev->checker, sizeof(dev->checker));
 }
 
@@ -261,8 +271,10 @@ static void on_udp(struct loop_handler *h, uint32_t events)
 {
 	struct loop_source *s = container_of(h, struct loop_source, h);
 
-	(void)events;
-	udp_readable(&s->dev->io, s->fd, &s->dev->rxb->udp, BATCH / UDP_RX_MAX);
+	if (events & EPOLLERR)
+		udp_errors(&s->dev->io, s->fd);
+	if (events & EPOLLIN)
+		udp_readable(&s->dev->io, s->fd, &s->dev->rxb->udp, BATCH / UDP_RX_MAX);
 }
 
 static void on_uapi(struct loop_handler *h, uint32_t events)
@@ -367,7 +379,6 @@ static void housekeeping(struct device *dev, uint64_t now)
 int device_run(struct device *dev)
 {
 	struct loop_source sig = { 0 }, ino = { 0 }, tun = { 0 }, uapi = { 0 }, link = { 0 };
-	struct netlink_link now_link;
 	struct epoll_event events[16];
 	char sockpath[108];
 	sigset_t mask;
@@ -395,16 +406,10 @@ int device_run(struct device *dev)
 	for (i = 0; i < (int)dev->tun.queues; i++)
 		fcntl_nonblock(dev->tun.fd[i]);
 	device_watch_udp(dev);
-	/* Watch the link for MTU changes; take its MTU now, in case it changed
-	 * before the watch began. */
-	dev->ifindex = (int)if_nametoindex(dev->tun.name);
-	dev->links = netlink_watch_links();
-	if (!dev->links)
-		log_warn("%s: cannot watch the link for MTU changes: %s", dev->name, strerror(errno));
-	else if (watch_source(dev, &link, netlink_watch_fd(dev->links), on_link) < 0)
+	/* Watch the link for MTU changes: opened with the device, before any
+	 * sandbox, so that a change made since is waiting to be read. */
+	if (dev->links && watch_source(dev, &link, netlink_watch_fd(dev->links), on_link) < 0)
 		log_warn("%s: cannot watch the link for MTU changes", dev->name);
-	if (netlink_link_get(dev->tun.name, &now_link) == 0)
-		link_changed(&now_link, dev);
 	if (watch_source(dev, &tun, dev->tun.fd[0], on_tun) ||
 	    watch_source(dev, &dev->timer, dev->timer.fd, on_timer) ||
 	    watch_source(dev, &uapi, dev->uapi_fd, on_uapi) || watch_source(dev, &sig, sig.fd, on_signal) ||
@@ -450,8 +455,6 @@ int device_run(struct device *dev)
 		tcp_reap(&dev->io);
 	}
 out:
-	netlink_watch_close(dev->links);
-	dev->links = NULL;
 	if (sig.fd >= 0)
 		close(sig.fd);
 	if (ino.fd >= 0)

@@ -73,6 +73,10 @@ struct device {
 	bool force_under_load;		 /* tests: always require cookies */
 	struct ratelimiter *ratelimiter; /* handshakes per source, under load */
 
+	uint64_t pmtu_second; /* receive.c: path MTU updates this second */
+	unsigned int pmtu_updates;
+	uint64_t icmp_second; /* send.c: ICMP "too big" answers this second */
+	unsigned int icmp_sent;
 	uint64_t drops[DROP_MAX];
 	uint64_t rx_packets, tx_packets;
 
@@ -91,10 +95,10 @@ struct device {
 	bool stop;
 };
 
-/* TAP mode's default MTU: a frame of MTU + 18 (Ethernet header, one VLAN
- * tag) plus the 4-byte ferry header fits the 1420-byte plaintext budget of
- * a 1500-byte underlay, IPv6 included (docs/PROTOCOL.md). */
-#define TAP_DEFAULT_MTU 1398
+/* TAP mode's default MTU: Ethernet's, so that guests on a bridge need no
+ * change; a frame that does not fit one message on the path is carried in
+ * fragments (docs/PROTOCOL.md). */
+#define TAP_DEFAULT_MTU 1500
 
 /* Control path: an interface's life. */
 int device_init(struct device *dev, const char *name);

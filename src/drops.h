@@ -29,6 +29,8 @@ enum drop_reason {
 	DROP_BAD_FERRY,	     /* a ferry message with a bad header, or of the wrong kind for this mode */
 	DROP_COMPRESSED_OFF, /* compressed, from a peer without Compression = lz4 */
 	DROP_DECOMPRESS,     /* malformed, or larger than the MTU allows */
+	DROP_BAD_FRAGMENT,   /* a fragment whose fields disagree (with each other, or its whole's) */
+	DROP_FRAGMENT_LOST,  /* a fragmented message given up: timed out, or its slot taken */
 	DROP_BAD_FRAME,	     /* TAP: shorter than an Ethernet header */
 	DROP_BAD_SOURCE_MAC, /* TAP: a group or all-zero source, one pinned to another peer, or (StrictMACs) not the
 				peer's */

@@ -25,13 +25,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		[LOG_LEVEL_INFO] = "",
 		[LOG_LEVEL_DEBUG] = "debug: ",
 	};
+	char line[1024];
 	va_list ap;
+	int n;
 
 	if (level > max_level)
 		return;
-	fprintf(stderr, "%s: %s", progname, prefix[level]);
+	/* One write per line, so that the lines of processes sharing stderr
+	 * (ferry overlay and its data plane) do not interleave. */
+	n = snprintf(line, sizeof(line), "%s: %s", progname, prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s\n", line);
 }

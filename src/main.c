@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef FERRY_VERSION
@@ -25,6 +26,7 @@ static const char usage_text[] = "Usage: ferry COMMAND [ARGS...]\n"
 				 "  genkey | genpsk            print a new private key / preshared key (base64)\n"
 				 "  pubkey                     read a private key on stdin, print its public key\n"
 				 "  tuntap add|del|show|list   manage persistent TUN/TAP devices, as 'ip tuntap' does\n"
+				 "  overlay [-f] [OPTIONS]     join a container network kept in etcd (flannel-compatible)\n"
 				 "  help                       show this text\n"
 				 "\n"
 				 "Run 'ferry COMMAND --help' for the options of a command.\n";
@@ -34,6 +36,9 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	log_set_progname("ferry");
+	/* A container runtime runs CNI plugins with CNI_COMMAND set and no arguments. */
+	if (argc == 1 && getenv("CNI_COMMAND"))
+		return cni_main();
 	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		fputs(usage_text, cmd ? stdout : stderr);
 		return cmd ? 0 : 1;
@@ -54,6 +59,8 @@ int main(int argc, char **argv)
 		return up_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "down"))
 		return down_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "overlay"))
+		return overlay_main(argc - 1, argv + 1);
 	/* Anything else is an interface to run on, as with wireguard-go. */
 	return daemon_main(argc, argv);
 }

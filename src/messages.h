@@ -70,7 +70,22 @@ struct ferry_header {
 enum ferry_kind {
 	FERRY_KIND_IP = 1,	 /* an IPv4/IPv6 packet (sent this way when compressed) */
 	FERRY_KIND_ETHERNET = 2, /* an Ethernet frame, TAP mode */
+	FERRY_KIND_FRAGMENT = 3, /* a piece of a ferry plaintext too long for one message */
 };
+
+/* After the ferry header of a FERRY_KIND_FRAGMENT: which piece of which
+ * whole. The whole is the plaintext (ferry header and payload, LZ4 or not)
+ * of one message of kind IP or ETHERNET, cut into @count pieces of
+ * ceil(total / count) bytes, the last one shorter (docs/PROTOCOL.md). */
+struct ferry_fragment {
+	uint32_t id;	/* little-endian, per sender and peer */
+	uint8_t index;	/* 0 .. count - 1 */
+	uint8_t count;	/* 2 .. FERRY_FRAGMENT_MAX */
+	uint16_t total; /* little-endian: bytes of the whole */
+} __attribute__((packed));
+
+#define FERRY_FRAGMENT_LEN sizeof(struct ferry_fragment)
+#define FERRY_FRAGMENT_MAX 16
 
 #define FERRY_FLAG_LZ4	 0x01 /* the payload is one LZ4 block */
 #define FERRY_HEADER_LEN sizeof(struct ferry_header)

@@ -533,3 +533,125 @@ void netlink_watch_close(struct netlink_watch *w)
 	mnl_socket_close(w->nl);
 	free(w);
 }
+
+/* --- looking up addresses and the default route (overlay mode) --- */
+
+struct addr4_query {
+	int ifindex;
+	bool found;
+	struct in_addr addr;
+};
+
+static int addr4_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr4_query *q = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) || ifa->ifa_family != AF_INET || q->found ||
+	    (q->ifindex && (int)ifa->ifa_index != q->ifindex) || ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4) {
+			memcpy(&q->addr, mnl_attr_get_payload(a), 4);
+			q->found = true;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int netlink_addr4_first(const char *name, struct in_addr *out)
+{
+	char buf[NL_REQUEST_SIZE];
+	struct addr4_query q = { .ifindex = ifindex_of(name) };
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int ret;
+
+	if (q.ifindex < 0)
+		return q.ifindex;
+	nlh = nl_start(buf, RTM_GETADDR, NLM_F_DUMP);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ret = nl_talk(nlh, addr4_cb, &q);
+	if (ret < 0)
+		return ret;
+	if (!q.found)
+		return -EADDRNOTAVAIL;
+	*out = q.addr;
+	return 0;
+}
+
+struct addr4_owner {
+	struct in_addr addr;
+	int ifindex;
+};
+
+static int addr4_owner_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr4_owner *q = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) || ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4 &&
+		    !memcmp(mnl_attr_get_payload(a), &q->addr, 4))
+			q->ifindex = (int)ifa->ifa_index;
+	}
+	return MNL_CB_OK;
+}
+
+int netlink_addr4_owner(const struct in_addr *addr, char name[IFNAMSIZ])
+{
+	char buf[NL_REQUEST_SIZE];
+	struct addr4_owner q = { .addr = *addr };
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int ret;
+
+	nlh = nl_start(buf, RTM_GETADDR, NLM_F_DUMP);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ret = nl_talk(nlh, addr4_owner_cb, &q);
+	if (ret < 0)
+		return ret;
+	if (!q.ifindex || !if_indextoname((unsigned int)q.ifindex, name))
+		return -EADDRNOTAVAIL;
+	return 0;
+}
+
+static int default_route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	int *ifindex = data;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)) || rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 ||
+	    rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST || *ifindex)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+			*ifindex = (int)mnl_attr_get_u32(a);
+	}
+	return MNL_CB_OK;
+}
+
+int netlink_default_route4_ifname(char name[IFNAMSIZ])
+{
+	char buf[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ifindex = 0, ret;
+
+	nlh = nl_start(buf, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	ret = nl_talk(nlh, default_route_cb, &ifindex);
+	if (ret < 0)
+		return ret;
+	if (!ifindex || !if_indextoname((unsigned int)ifindex, name))
+		return -ENETUNREACH;
+	return 0;
+}

@@ -66,4 +66,12 @@ int netlink_watch_fd(const struct netlink_watch *w);
 int netlink_watch_read(struct netlink_watch *w, int (*cb)(const struct netlink_link *link, void *ctx), void *ctx);
 void netlink_watch_close(struct netlink_watch *w);
 
+/* Overlay mode finds its public address: the first global IPv4 address of
+ * @name (-EADDRNOTAVAIL when none), the link that holds IPv4 address
+ * @addr, and the link of the main table's IPv4 default route (-ENETUNREACH
+ * when there is none). */
+int netlink_addr4_first(const char *name, struct in_addr *out);
+int netlink_addr4_owner(const struct in_addr *addr, char name[IFNAMSIZ]);
+int netlink_default_route4_ifname(char name[IFNAMSIZ]);
+
 #endif

@@ -132,6 +132,7 @@ void peer_remove(struct peer *p)
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);
+	fragment_table_free(&p->fragments);
 	timers_stop(p);
 	crypt_wipe(p, sizeof(*p));
 	free(p);

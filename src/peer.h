@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "cookie.h"
+#include "fragment.h"
 #include "mactable.h"
 #include "tcpframe.h"
 #include "messages.h"
@@ -109,10 +110,17 @@ struct peer {
 
 	uint64_t rx_bytes;
 
+	/* The path to the peer: its MTU as learned from ICMP (0: not learned)
+	 * and until when that holds (send.c, receive.c). */
+	uint16_t path_mtu;
+	uint64_t path_mtu_until_ms;
+
 	/* ferry extensions (docs/PROTOCOL.md) */
-	bool compress;			/* Compression = lz4 */
-	struct mac_owner mac_owner;	/* TAP mode: the MACs learned behind this peer */
-	struct timespec last_handshake; /* wall clock; 0 = never */
+	uint32_t fragment_id;		 /* of the next fragmented message we send */
+	struct fragment_table fragments; /* the peer's fragmented messages being put back together */
+	bool compress;			 /* Compression = lz4 */
+	struct mac_owner mac_owner;	 /* TAP mode: the MACs learned behind this peer */
+	struct timespec last_handshake;	 /* wall clock; 0 = never */
 
 	/* Packets waiting for a session, oldest first: a ring of
 	 * MAX_STAGED_PACKETS, allocated by the first packet to wait and freed

@@ -16,6 +16,7 @@
 #include "ether.h"
 #include "log.h"
 #include "noise.h"
+#include "pmtu.h"
 #include "ratelimiter.h"
 #include "send.h"
 #include "tcp.h"
@@ -68,23 +69,22 @@ static void queue_handshake(struct device *dev, const uint8_t *msg, size_t len, 
 {
 	struct rx_batch *b = dev->rxb;
 	bool load = under_load(dev, clock_ms());
-	enum cookie_mac_state state = cookie_validate(&dev->checker, msg, len, &src->addr.sa, load);
 	struct handshake_job *job;
 
-	if (state == COOKIE_INVALID_MAC1) {
+	if (cookie_validate(&dev->checker, msg, len, &src->addr.sa, false) == COOKIE_INVALID_MAC1) {
 		device_count_drop(dev, DROP_BAD_MAC1);
 		return;
 	}
 	/* Under load every handshake, with a cookie or asking for one,
-	 * counts against its source's rate: a flood from a few addresses
-	 * gets a few cookie replies, not one per message (each costs a MAC, a
-	 * seal and a send), and a real peer needs only two (one for the
-	 * cookie, one to come back with it). */
+	 * counts against its source's rate, before any more work: a flood
+	 * from a few addresses gets a few cookie replies, not one per message
+	 * (each costs two MACs, a seal and a send), and a real peer needs
+	 * only two (one for the cookie, one to come back with it). */
 	if (load && !ratelimiter_allow(dev->ratelimiter, &src->addr.sa, now_ns())) {
 		device_count_drop(dev, DROP_RATELIMITED);
 		return;
 	}
-	if (load && state != COOKIE_VALID_MAC1_AND_COOKIE) {
+	if (load && cookie_validate(&dev->checker, msg, len, &src->addr.sa, true) != COOKIE_VALID_MAC1_AND_COOKIE) {
 		send_handshake_cookie(dev, msg, len, sender_index, src);
 		device_count_drop(dev, DROP_COOKIE_SENT);
 		return;
@@ -206,6 +206,21 @@ static void queue_for_tun(struct device *dev, uint8_t *pkt, size_t len, uint16_t
 	dev->rx_packets++;
 }
 
+/* A TCP SYN from @p (@around bytes of frame and ferry header around it in
+ * a message): its MSS kept to what fits one message on the way back to @p,
+ * so that the local end never sends @p segments the path would drop. */
+static void clamp_syn(struct device *dev, struct peer *p, enum ferry_kind kind, size_t around, uint8_t *ip, size_t len)
+{
+	size_t max_plain, ip_mtu;
+
+	if (!pmtu_is_tcp_syn(ip, len))
+		return;
+	max_plain = send_max_plaintext(p, kind);
+	ip_mtu = max_plain - around < dev->mtu ? max_plain - around : dev->mtu;
+	if (ip_mtu > 60)
+		pmtu_clamp_mss(ip, len, (uint16_t)(ip_mtu - (ip[0] >> 4 == 6 ? 60 : 40)));
+}
+
 /* An IP packet from @p: well-formed, and from one of @p's addresses. */
 static void receive_ip(struct device *dev, struct peer *p, uint8_t *pkt, size_t len)
 {
@@ -227,6 +242,7 @@ static void receive_ip(struct device *dev, struct peer *p, uint8_t *pkt, size_t 
 		device_count_drop(dev, DROP_DISALLOWED_SRC);
 		return;
 	}
+	clamp_syn(dev, p, FERRY_KIND_IP, 0, pkt, ilen);
 	queue_for_tun(dev, pkt, ilen, 0);
 }
 
@@ -271,12 +287,61 @@ static void receive_frame(struct device *dev, struct peer *p, uint8_t *frame, si
 		device_count_drop(dev, DROP_BAD_SOURCE_MAC);
 		return;
 	}
-	queue_for_tun(dev, frame, len,
-		      eth.ethertype == ETH_P_IP || eth.ethertype == ETH_P_IPV6 ? (uint16_t)eth.hdr_len : UINT16_MAX);
+	if (eth.ethertype == ETH_P_IP || eth.ethertype == ETH_P_IPV6) {
+		clamp_syn(dev, p, FERRY_KIND_ETHERNET, FERRY_HEADER_LEN + eth.hdr_len, frame + eth.hdr_len,
+			  len - eth.hdr_len);
+		queue_for_tun(dev, frame, len, (uint16_t)eth.hdr_len);
+	} else {
+		queue_for_tun(dev, frame, len, UINT16_MAX);
+	}
 }
 
-/* The plaintext of a ferry message: header, payload (maybe compressed). */
-static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, size_t plen)
+static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, size_t plen, bool whole);
+
+/* A piece of a fragmented ferry message: kept until the whole is in, then
+ * the whole, copied into zbuf (the piece buffers are the peer's), is taken
+ * as the plaintext it was. */
+static void receive_fragment(struct device *dev, struct peer *p, const uint8_t *frag, size_t len)
+{
+	struct rx_batch *b = dev->rxb;
+	const uint8_t *whole;
+	size_t wlen, need;
+	unsigned int lost = 0;
+	uint8_t *copy;
+
+	switch (fragment_add(&p->fragments, frag, len, clock_ms(), &whole, &wlen, &lost)) {
+	case FRAGMENT_DONE:
+		break;
+	case FRAGMENT_BAD:
+		device_count_drop(dev, DROP_BAD_FRAGMENT);
+		goto out;
+	case FRAGMENT_NOMEM:
+		device_count_drop(dev, DROP_NO_MEMORY);
+		goto out;
+	default:
+		goto out;
+	}
+	/* Room for the whole and, if it is compressed, what it unpacks to:
+	 * flushing now is safe, nothing of it is queued yet. */
+	need = VNET_HDR_LEN + wlen + VNET_HDR_LEN + dev->mtu + OFFLOAD_MAX_L2;
+	if (need > RX_ZBUF_SIZE) {
+		device_count_drop(dev, DROP_TOO_BIG);
+		goto out;
+	}
+	if (b->zused + need > RX_ZBUF_SIZE)
+		receive_flush(dev);
+	copy = b->zbuf + b->zused + VNET_HDR_LEN;
+	memcpy(copy, whole, wlen);
+	b->zused += VNET_HDR_LEN + wlen;
+	receive_ferry(dev, p, copy, wlen, true);
+out:
+	while (lost--)
+		device_count_drop(dev, DROP_FRAGMENT_LOST);
+}
+
+/* The plaintext of a ferry message: header, payload (maybe compressed);
+ * @whole: it was put together from fragments (which cannot nest). */
+static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, size_t plen, bool whole)
 {
 	struct rx_batch *b = dev->rxb;
 	uint8_t kind, flags, *payload = plain + FERRY_HEADER_LEN;
@@ -291,8 +356,12 @@ static void receive_ferry(struct device *dev, struct peer *p, uint8_t *plain, si
 	flags = plain[1];
 	len = (size_t)plain[2] | (size_t)plain[3] << 8;
 	if (len > plen - FERRY_HEADER_LEN || (flags & ~FERRY_FLAG_LZ4) ||
-	    (kind != FERRY_KIND_IP && kind != FERRY_KIND_ETHERNET)) {
+	    (kind != FERRY_KIND_IP && kind != FERRY_KIND_ETHERNET && (kind != FERRY_KIND_FRAGMENT || whole || flags))) {
 		device_count_drop(dev, DROP_BAD_FERRY);
+		return;
+	}
+	if (kind == FERRY_KIND_FRAGMENT) {
+		receive_fragment(dev, p, payload, len);
 		return;
 	}
 	if (flags & FERRY_FLAG_LZ4) {
@@ -370,7 +439,7 @@ static void receive_data(struct device *dev, uint8_t *buf, size_t len, const str
 	if (dev->rxb->n == RX_BATCH_MAX)
 		receive_flush(dev);
 	if (ferry)
-		receive_ferry(dev, p, m->encrypted_data, plen);
+		receive_ferry(dev, p, m->encrypted_data, plen, false);
 	else
 		receive_ip(dev, p, m->encrypted_data, plen);
 }
@@ -510,9 +579,49 @@ static void receive_batch_done(struct device *dev)
 	send_flush(dev);
 }
 
+/* A message to @to was too big for the path (an ICMP error the kernel
+ * queued): the peers there get a path MTU, for ten minutes (as the
+ * kernel's route exceptions), never below what IP guarantees. At most
+ * RECEIVE_PMTU_PER_SECOND updates a second: a forged ICMP flood costs a
+ * walk over the peers only so often. */
+static void receive_path_mtu(struct device *dev, const union conf_endpoint *to, unsigned int mtu)
+{
+	uint64_t now = clock_ms();
+	unsigned int floor = to->sa.sa_family == AF_INET6 ? PMTU_MIN_V6 : PMTU_MIN_V4;
+	struct peer *p;
+
+	if (now / 1000 != dev->pmtu_second) {
+		dev->pmtu_second = now / 1000;
+		dev->pmtu_updates = 0;
+	}
+	if (dev->pmtu_updates++ >= RECEIVE_PMTU_PER_SECOND)
+		return;
+	if (mtu < floor)
+		mtu = floor;
+	if (mtu > 0xffff)
+		mtu = 0xffff;
+	for (p = dev->peers_head; p; p = p->list_next) {
+		const struct endpoint *ep = &p->transport.endpoint;
+
+		/* A local error (the interface itself too small) names no port. */
+		if (ep->kind != ENDPOINT_UDP || ep->addr.sa.sa_family != to->sa.sa_family ||
+		    (to->sa.sa_family == AF_INET
+			 ? ep->addr.in4.sin_addr.s_addr != to->in4.sin_addr.s_addr ||
+			       (to->in4.sin_port && ep->addr.in4.sin_port != to->in4.sin_port)
+			 : memcmp(&ep->addr.in6.sin6_addr, &to->in6.sin6_addr, 16) ||
+			       (to->in6.sin6_port && ep->addr.in6.sin6_port != to->in6.sin6_port)))
+			continue;
+		if (p->path_mtu != mtu)
+			log_debug("%s: path MTU to a peer: %u", dev->name, mtu);
+		p->path_mtu = (uint16_t)mtu;
+		p->path_mtu_until_ms = now + RECEIVE_PMTU_HOLD_MS;
+	}
+}
+
 const struct transport_receiver receive_transport = {
 	.message = receive_packet,
 	.batch_done = receive_batch_done,
+	.path_mtu = receive_path_mtu,
 };
 
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src)

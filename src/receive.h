@@ -14,6 +14,10 @@
 /* Handle one message of @len bytes that came from @src. The buffer is the caller's;
  * data messages are decrypted in place in it. */
 void receive_packet(struct device *dev, uint8_t *buf, size_t len, const struct endpoint *src);
+/* Path MTUs learned from ICMP: how many updates a second at most, and how
+ * long one holds. */
+#define RECEIVE_PMTU_PER_SECOND 16
+#define RECEIVE_PMTU_HOLD_MS	600000
 /* receive_packet() and the end of each batch, for the transports. */
 extern const struct transport_receiver receive_transport;
 

@@ -10,6 +10,7 @@
 #include "resolver.h"
 
 #include "log.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,7 +76,7 @@ static void *resolver_main(void *arg)
 		job.why = NULL;
 		/* The config file's parser: it keeps no state, so it is safe
 		 * here; what it accepted at start it accepts again. */
-		job.err = conf_parse_endpoint(job.name, &job.addr, &job.why);
+		job.err = parse_endpoint(job.name, strlen(job.name), PARSE_HOST_RESOLVE, &job.addr, &job.why);
 		if (write_all(t->answers, &job, sizeof(job)) < 0)
 			break;
 	}

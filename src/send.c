@@ -35,10 +35,12 @@
 #include "cookie.h"
 #include "compress.h"
 #include "crypto.h"
+#include "fragment.h"
 #include "ether.h"
 #include "log.h"
 #include "noise.h"
 #include "offload.h"
+#include "pmtu.h"
 #include "tcp.h"
 #include "timers.h"
 #include "udp.h"
@@ -47,6 +49,7 @@
 #include <linux/if_ether.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Largest UDP payload one GSO send may carry, and the kernel's segment cap. */
 #define UDP_GSO_MAX_BYTES 65000
@@ -244,29 +247,41 @@ static size_t compress_into(struct tx_batch *b, const uint8_t *src, size_t len, 
 	return zlen;
 }
 
-/* Seal the segment of @len payload bytes in the slot at @slot with @kp:
- * fill in the message header, pad, encrypt in place. A ferry message
- * authenticates its header as associated data, so neither kind can be
- * passed off as the other. Returns the message's length. */
-static size_t seal_slot(struct peer *p, struct keypair *kp, enum ferry_kind kind, uint8_t *slot, size_t len)
+static void queue_sealed(struct device *dev, struct peer *p, uint8_t *slots, size_t stride, int n, const size_t *mlen);
+
+/* The plaintext of the segment of @len payload bytes in the slot at @slot,
+ * in place: with Compression = lz4 and a gain, a ferry message's LZ4 block;
+ * a ferry header for frames and compressed packets. Returns its length and
+ * whether it is a ferry message. */
+static size_t build_plaintext(struct peer *p, enum ferry_kind kind, uint8_t *slot, size_t len, bool *ferry)
 {
 	uint8_t *plain = slot + MESSAGE_DATA_HEADER_LEN;
-	size_t plen = len, padded, zlen = 0;
-	bool ferry = kind == FERRY_KIND_ETHERNET;
-	uint64_t counter = kp->send_counter++;
+	size_t zlen = 0;
 
+	*ferry = kind == FERRY_KIND_ETHERNET;
 	if (kind == FERRY_KIND_IP && p->compress && len > FERRY_HEADER_LEN + 1) {
 		/* Worth it only if it saves more than the ferry header costs. */
 		zlen = compress_into(p->dev->txb, plain, len, plain + FERRY_HEADER_LEN, len - FERRY_HEADER_LEN - 1);
-		ferry = zlen > 0;
+		*ferry = zlen > 0;
 	} else if (kind == FERRY_KIND_ETHERNET && p->compress && len > 1) {
 		zlen = compress_into(p->dev->txb, plain + FERRY_HEADER_LEN, len, plain + FERRY_HEADER_LEN, len - 1);
 	}
-	if (ferry) {
-		ferry_header_write(plain, kind, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
-		plen = FERRY_HEADER_LEN + (zlen ? zlen : len);
-	}
-	padded = padded_len(plen, pad_budget(p->dev, kind));
+	if (!*ferry)
+		return len;
+	ferry_header_write(plain, kind, zlen ? FERRY_FLAG_LZ4 : 0, zlen ? zlen : len);
+	return FERRY_HEADER_LEN + (zlen ? zlen : len);
+}
+
+/* Seal the plaintext of @plen bytes in the slot at @slot with @kp: fill in
+ * the message header, pad (up to @budget at most), encrypt in place. A
+ * ferry message authenticates its header as associated data, so neither
+ * kind can be passed off as the other. Returns the message's length. */
+static size_t seal_plaintext(struct keypair *kp, uint8_t *slot, size_t plen, bool ferry, size_t budget)
+{
+	uint8_t *plain = slot + MESSAGE_DATA_HEADER_LEN;
+	size_t padded = padded_len(plen, budget);
+	uint64_t counter = kp->send_counter++;
+
 	memset(plain + plen, 0, padded - plen);
 	le32_write(slot, ferry ? MESSAGE_FERRY_DATA : MESSAGE_DATA);
 	le32_write(slot + 4, kp->remote_index);
@@ -276,12 +291,62 @@ static size_t seal_slot(struct peer *p, struct keypair *kp, enum ferry_kind kind
 	return MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
 }
 
+/* The most plaintext one message to @p may carry and still fit the path:
+ * from the path MTU learned from ICMP or, for frames, an assumed 1500-byte
+ * underlay (tunnel traffic that fills a frame must not be dropped on its
+ * way); unlimited over TCP and, for IP packets, until a path MTU is known
+ * (the interface MTU was sized for the path, as WireGuard's 1420 is). */
+size_t send_max_plaintext(struct peer *p, enum ferry_kind kind)
+{
+	const struct endpoint *ep = &p->transport.endpoint;
+	unsigned int mtu = p->path_mtu, hdr = ep->addr.sa.sa_family == AF_INET6 ? 40 : 20;
+
+	if (mtu && clock_ms() > p->path_mtu_until_ms)
+		mtu = p->path_mtu = 0; /* learned long ago: the path may be wider again */
+	if (ep->kind == ENDPOINT_TCP || (!mtu && kind != FERRY_KIND_ETHERNET))
+		return SIZE_MAX;
+	if (!mtu)
+		mtu = SEND_UNDERLAY_MTU;
+	return mtu - hdr - 8 - MESSAGE_DATA_OVERHEAD;
+}
+
+/* A ferry plaintext (@plain, @plen bytes, in the batch's scratch) too long
+ * for one message on @p's path, sent in pieces (fragment.h), each its own
+ * ferry message of kind FRAGMENT. */
+static void send_fragments(struct device *dev, struct peer *p, struct keypair *kp, const uint8_t *plain, size_t plen,
+			   size_t max_plain)
+{
+	const size_t hdrs = FERRY_HEADER_LEN + FERRY_FRAGMENT_LEN;
+	unsigned int count = max_plain > hdrs ? fragment_count(plen, max_plain - hdrs) : 0, i;
+	uint32_t id = p->fragment_id++;
+
+	if (!count) {
+		device_count_drop(dev, DROP_TOO_BIG);
+		return;
+	}
+	for (i = 0; i < count; i++) {
+		size_t off, len, stride, mlen;
+		uint8_t *slot;
+
+		fragment_piece(plen, count, i, &off, &len);
+		stride = MESSAGE_DATA_HEADER_LEN + padded_len(hdrs + len, max_plain) + NOISE_AUTHTAG_LEN;
+		slot = arena_take(dev, stride);
+		ferry_header_write(slot + MESSAGE_DATA_HEADER_LEN, FERRY_KIND_FRAGMENT, 0, FERRY_FRAGMENT_LEN + len);
+		fragment_header_write(slot + MESSAGE_DATA_HEADER_LEN + FERRY_HEADER_LEN, id, i, count, plen);
+		memcpy(slot + MESSAGE_DATA_HEADER_LEN + hdrs, plain + off, len);
+		mlen = seal_plaintext(kp, slot, hdrs + len, true, max_plain);
+		queue_sealed(dev, p, slot, stride, 1, &mlen);
+	}
+}
+
 /* Queue the sealed messages of @n slots (@stride apart, @mlen[i] bytes
  * each) for @p: a run of full-slot messages and the one after it go as one
  * UDP GSO send (back to back, equal sizes but the last), as far as the
  * kernel allows; anything else alone. */
 static void queue_sealed(struct device *dev, struct peer *p, uint8_t *slots, size_t stride, int n, const size_t *mlen)
 {
+	if (n <= 0)
+		return;
 	int max_run =
 	    dev->udp.gso && p->transport.endpoint.kind == ENDPOINT_UDP ? (int)(UDP_GSO_MAX_BYTES / stride) : 1;
 	int start, end;
@@ -328,23 +393,51 @@ static struct keypair *session_for(struct peer *p, int n)
 
 /* --- 2. the key, and the one way out without one ------------------------- */
 
+/* Seal @n segments of @kind (slots at @slots, @stride apart, payloads of
+ * @lens[i] bytes) with @kp and queue them for @p, in order; a plaintext
+ * too long for the path goes in fragments between them. */
+static void seal_segments(struct device *dev, struct peer *p, struct keypair *kp, enum ferry_kind kind, uint8_t *slots,
+			  size_t stride, int n, const size_t *lens)
+{
+	size_t mlen[OFFLOAD_MAX_SEGMENTS] = { 0 }; /* (all set before use; gcc cannot tell) */
+	size_t max_plain = send_max_plaintext(p, kind), budget = pad_budget(dev, kind);
+	int i, start = 0;
+
+	if (budget > max_plain)
+		budget = max_plain;
+	for (i = 0; i < n; i++) {
+		uint8_t *slot = slots + (size_t)i * stride;
+		bool ferry;
+		size_t plen = build_plaintext(p, kind, slot, lens[i], &ferry);
+
+		if (plen > max_plain && ferry) {
+			/* Out of line: what was sealed before goes first, then
+			 * the pieces (from scratch: a flush may reuse the slot). */
+			queue_sealed(dev, p, slots + (size_t)start * stride, stride, i - start, mlen + start);
+			memcpy(dev->txb->lz4, slot + MESSAGE_DATA_HEADER_LEN, plen);
+			send_fragments(dev, p, kp, dev->txb->lz4, plen, max_plain);
+			start = i + 1;
+			continue;
+		}
+		mlen[i] = seal_plaintext(kp, slot, plen, ferry, budget);
+	}
+	queue_sealed(dev, p, slots + (size_t)start * stride, stride, n - start, mlen + start);
+}
+
 /* @n segments of @kind in slots at @slots, @stride apart, payloads of
  * @lens[i] bytes, for @p. */
 static void send_segments(struct device *dev, struct peer *p, enum ferry_kind kind, uint8_t *slots, size_t stride,
 			  int n, const size_t *lens)
 {
-	size_t mlen[OFFLOAD_MAX_SEGMENTS] = { 0 }; /* (all set before use; gcc cannot tell) */
 	struct keypair *kp = session_for(p, n);
 	bool any_data = false;
 	int i;
 
 	if (!kp)
 		goto out_nokey;
-	for (i = 0; i < n; i++) {
-		mlen[i] = seal_slot(p, kp, kind, slots + (size_t)i * stride, lens[i]);
+	seal_segments(dev, p, kp, kind, slots, stride, n, lens);
+	for (i = 0; i < n; i++)
 		any_data |= lens[i] > 0;
-	}
-	queue_sealed(dev, p, slots, stride, n, mlen);
 	dev->tx_packets += (uint64_t)n;
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);
@@ -373,7 +466,7 @@ void send_staged_packets(struct peer *p)
 	while (p->staged_count) {
 		struct staged_packet *s = &p->staged[p->staged_head];
 		enum ferry_kind kind = (enum ferry_kind)s->kind;
-		size_t len = s->len, stride = slot_size(dev, kind, len), mlen;
+		size_t len = s->len, stride = slot_size(dev, kind, len);
 		uint8_t *slot;
 
 		if (p->current->send_counter >= REJECT_AFTER_MESSAGES) {
@@ -383,8 +476,7 @@ void send_staged_packets(struct peer *p)
 		slot = arena_take(dev, stride);
 		memcpy(slot + payload_offset(kind), s->data, len);
 		peer_unstage_oldest(p);
-		mlen = seal_slot(p, p->current, kind, slot, len);
-		queue_sealed(dev, p, slot, stride, 1, &mlen);
+		seal_segments(dev, p, p->current, kind, slot, stride, 1, &len);
 		dev->tx_packets++;
 		any = true;
 		any_data |= len > 0;
@@ -453,13 +545,73 @@ static size_t segment_size(const struct virtio_net_hdr *vh, const uint8_t *pkt, 
 /* Lay out the IP packet @ip (@len bytes, read with @vh) as segments in
  * slots of the arena, each preceded by the @l2 bytes of @l2hdr (a frame's
  * Ethernet header, TAP) and then sent to @p. */
-static void send_split(struct device *dev, struct peer *p, enum ferry_kind kind, const struct virtio_net_hdr *vh,
+/* A local sender's packet that does not fit @p's path (an IP MTU of
+ * @mtu) and may not be fragmented: it is dropped, and the sender told with
+ * an ICMP "fragmentation needed" / "packet too big" written to the TUN
+ * device, at most SEND_ICMP_PER_SECOND a second. */
+static void answer_too_big(struct device *dev, const uint8_t *ip, size_t len, size_t mtu)
+{
+	uint8_t buf[VNET_HDR_LEN + 1328];
+	size_t hdr = (size_t)dev->tun.vnet_hdr_sz, n;
+	uint64_t second = clock_ms() / 1000;
+
+	device_count_drop(dev, DROP_TOO_BIG);
+	if (second != dev->icmp_second) {
+		dev->icmp_second = second;
+		dev->icmp_sent = 0;
+	}
+	if (dev->icmp_sent >= SEND_ICMP_PER_SECOND)
+		return;
+	memset(buf, 0, hdr);
+	n = pmtu_too_big(buf + hdr, sizeof(buf) - hdr, ip, len, (unsigned int)mtu);
+	if (n && write(dev->tun.fd[0], buf, hdr + n) > 0)
+		dev->icmp_sent++;
+}
+
+/* An IPv4 packet without DF (in the arena: copied out first) too big for
+ * @p's path: cut into IP fragments, as a router would. */
+static void send_fragments4(struct device *dev, struct peer *p, const uint8_t *ip, size_t len, size_t mtu)
+{
+	size_t lens[OFFLOAD_MAX_SEGMENTS], stride = slot_size(dev, FERRY_KIND_IP, mtu);
+	uint8_t *pkt = dev->txb->lz4, *slots;
+	int n;
+
+	memcpy(pkt, ip, len);
+	slots = arena_take(dev, OFFLOAD_MAX_SEGMENTS * stride);
+	n = pmtu_fragment4(pkt, len, (unsigned int)mtu, slots + payload_offset(FERRY_KIND_IP), stride, lens,
+			   OFFLOAD_MAX_SEGMENTS);
+	dev->txb->used -= (OFFLOAD_MAX_SEGMENTS - (size_t)(n > 0 ? n : 0)) * stride;
+	if (n <= 0) {
+		device_count_drop(dev, DROP_TOO_BIG);
+		return;
+	}
+	send_segments(dev, p, FERRY_KIND_IP, slots, stride, n, lens);
+}
+
+/* Lay out the IP packet @ip (@len bytes, read with @vh) as segments in
+ * slots of the arena, each preceded by the @l2 bytes of @l2hdr (a frame's
+ * Ethernet header, TAP) and then sent to @p. Segments are cut to fit the
+ * path to @p, TCP SYNs get an MSS that fits it, and a lone packet too big
+ * for it is fragmented (IPv4 without DF) or answered with ICMP (TUN). */
+static void send_split(struct device *dev, struct peer *p, enum ferry_kind kind, const struct virtio_net_hdr *vh_in,
 		       const uint8_t *l2hdr, size_t l2, const uint8_t *ip, size_t len)
 {
-	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen = segment_size(vh, ip, len), stride, off = payload_offset(kind), max;
+	size_t lens[OFFLOAD_MAX_SEGMENTS], seglen, stride, off = payload_offset(kind), max;
+	size_t max_plain = send_max_plaintext(p, kind),
+	       around = kind == FERRY_KIND_ETHERNET ? FERRY_HEADER_LEN + l2 : 0;
+	struct virtio_net_hdr vh = *vh_in;
 	uint8_t *slots;
 	int n, i;
 
+	/* A TSO/USO super-packet is cut at what one message to @p carries,
+	 * not only at the sender's gso_size (a guest's MSS may be larger). */
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE && max_plain != SIZE_MAX) {
+		size_t hl = segment_header_len(&vh, ip, len);
+
+		if (hl && max_plain > around + hl && vh.gso_size > max_plain - around - hl)
+			vh.gso_size = (uint16_t)(max_plain - around - hl);
+	}
+	seglen = segment_size(&vh, ip, len);
 	if (!seglen) {
 		device_count_drop(dev, DROP_BAD_INNER);
 		return;
@@ -467,15 +619,30 @@ static void send_split(struct device *dev, struct peer *p, enum ferry_kind kind,
 	stride = slot_size(dev, kind, l2 + seglen);
 	/* Room for as many segments as the packet can make (more than it
 	 * will: each carries headers too), then give back what is unused. */
-	max = vh->gso_type == VIRTIO_NET_HDR_GSO_NONE ? 1 : len / vh->gso_size + 1;
+	max = vh.gso_type == VIRTIO_NET_HDR_GSO_NONE ? 1 : len / vh.gso_size + 1;
 	if (max > OFFLOAD_MAX_SEGMENTS)
 		max = OFFLOAD_MAX_SEGMENTS;
 	slots = arena_take(dev, max * stride);
-	n = offload_split(vh, ip, len, slots + off + l2, stride, lens, (int)max);
+	n = offload_split(&vh, ip, len, slots + off + l2, stride, lens, (int)max);
 	dev->txb->used -= (max - (size_t)(n > 0 ? n : 0)) * stride;
 	if (n <= 0) {
 		device_count_drop(dev, DROP_BAD_INNER);
 		return;
+	}
+	if (n == 1) {
+		/* A SYN is never a super-packet: its MSS, kept to what fits. */
+		size_t ip_mtu = max_plain - around < dev->mtu ? max_plain - around : dev->mtu;
+		uint8_t *seg = slots + off + l2;
+
+		pmtu_clamp_mss(seg, lens[0], (uint16_t)(ip_mtu - (seg[0] >> 4 == 6 ? 60 : 40)));
+		if (kind == FERRY_KIND_IP && lens[0] > max_plain) {
+			dev->txb->used -= stride;
+			if (pmtu_dont_fragment(seg, lens[0]))
+				answer_too_big(dev, seg, lens[0], max_plain);
+			else
+				send_fragments4(dev, p, seg, lens[0], max_plain);
+			return;
+		}
 	}
 	for (i = 0; i < n && l2; i++) {
 		memcpy(slots + (size_t)i * stride + off, l2hdr, l2);

@@ -43,6 +43,13 @@ int send_batch_init(struct device *dev);
 void send_batch_free(struct device *dev);
 /* Send everything queued (end of a turn, or the batch is full). */
 void send_flush(struct device *dev);
+/* ICMP "too big" answers to local senders, at most this many a second. */
+#define SEND_ICMP_PER_SECOND 100
+/* The underlay MTU assumed for frames until the path's is learned. */
+#define SEND_UNDERLAY_MTU 1500
+/* The most plaintext one message to @p may carry and still fit the path
+ * (SIZE_MAX: no limit known). */
+size_t send_max_plaintext(struct peer *p, enum ferry_kind kind);
 /* Seal and queue what waits for @p, or start a handshake if no session. */
 void send_staged_packets(struct peer *p);
 /* One read from the TUN device: an IP packet, preceded by its

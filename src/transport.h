@@ -114,6 +114,8 @@ struct tx_msg {
 struct transport_receiver {
 	void (*message)(struct device *dev, uint8_t *msg, size_t len, const struct endpoint *from);
 	void (*batch_done)(struct device *dev);
+	/* A message to @to met a path (or interface) taking at most @mtu bytes. */
+	void (*path_mtu)(struct device *dev, const union conf_endpoint *to, unsigned int mtu);
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include "mactable.h"
 #include "netlink.h"
 #include "reach.h"
+#include "sandbox.h"
 #include "tcp.h"
 #include "udp.h"
 
@@ -107,6 +108,10 @@ void uapi_close(struct device *dev)
 	if (dev->uapi_fd < 0)
 		return;
 	uapi_socket_path(path, sizeof(path), dev->name);
+	/* Fails after the sandbox switched to another user (User =, --user):
+	 * UAPI_DIR is root's. Harmless: wg-quick deletes the device and
+	 * wg(8), `ferry show` and uapi_listen() remove a socket nobody
+	 * answers on, `ferry down` removes it itself. */
 	unlink(path);
 	close(dev->uapi_fd);
 	dev->uapi_fd = -1;
@@ -217,6 +222,7 @@ static void do_stats(struct device *dev, struct out *o)
 	out_printf(o, "offloads=%s%s%s%s%s\n", dev->tun.vnet_hdr_sz ? "vnet_hdr" : "none",
 		   dev->tun.offloads & TUN_F_TSO4 ? ",tso" : "", dev->tun_gro ? ",tun_gro" : "",
 		   dev->udp.gso ? ",udp_gso" : "", dev->udp.gro ? ",udp_gro" : "");
+	out_printf(o, "sandbox=%s\n", sandbox_status());
 	out_printf(o, "rx_packets=%llu\n", (unsigned long long)dev->rx_packets);
 	out_printf(o, "tx_packets=%llu\n", (unsigned long long)dev->tx_packets);
 	if (dev->macs) {

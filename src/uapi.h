@@ -1,7 +1,8 @@
 /* uapi.h - the cross-platform userspace API (wireguard.com/xplatform): a
  * unix socket at /var/run/wireguard/IFNAME.sock speaking get=1 and set=1,
  * so the unmodified `wg` tool controls ferry. ferry adds one operation of
- * its own, "ferry_stats=1", for its drop counters (`ferry show`). */
+ * its own, "ferry_stats=1", for its drop counters and what the daemon runs
+ * as (`ferry show`). */
 #ifndef FERRY_UAPI_H
 #define FERRY_UAPI_H
 

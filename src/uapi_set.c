@@ -20,15 +20,18 @@
  * allowed_ip must have a /length (as netip.ParsePrefix requires), and an
  * endpoint's port must not be 0.
  *
+ * Numbers are decimal only, as Go's strconv.ParseUint(value, 10, bits), and
+ * endpoints numeric only, as netip.ParseAddrPort: parse.h's parsers, which
+ * config files share, with those choices.
+ *
  * Nothing is logged except at debug level, and then never the text of the
  * request (it holds keys): the daemon answers errno=N to the client, which
  * reports it. */
 #include "conf.h"
 #include "log.h"
+#include "parse.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,26 +63,6 @@ static bool value_is_true(const char *value, size_t len)
 	return key_is(value, len, "true");
 }
 
-/* Decimal digits only, as Go's strconv.ParseUint(value, 10, bits): no
- * sign, no spaces, not empty. */
-static int parse_decimal(const char *s, size_t len, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > max)
-			return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_hex_key(uint8_t key[KEY_LEN], const char *value, size_t len)
 {
 	char text[KEY_HEX_LEN];
@@ -94,67 +77,10 @@ static int parse_hex_key(uint8_t key[KEY_LEN], const char *value, size_t len)
 	return ok ? 0 : -EINVAL;
 }
 
-/* "192.0.2.1:51820" or "[2001:db8::1]:51820", "[fe80::1%eth0]:51820":
- * numbers only, no names to resolve (wireguard-go: netip.ParseAddrPort).
- * inet_pton() is used rather than getaddrinfo(), which would also take
- * "127.1" and other inet_aton() forms. */
-static int parse_endpoint(const char *value, size_t len, union conf_endpoint *out)
-{
-	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
-	const char *host_begin, *host_end, *port_begin;
-	size_t host_len;
-	uint32_t port;
-	bool v6 = len > 0 && value[0] == '[';
-	char *scope;
-
-	memset(out, 0, sizeof(*out));
-	if (v6) {
-		host_begin = value + 1;
-		host_end = memchr(value, ']', len);
-		if (!host_end || host_end + 1 == value + len || host_end[1] != ':')
-			return -EINVAL;
-		port_begin = host_end + 2;
-	} else {
-		host_begin = value;
-		host_end = memchr(value, ':', len);
-		if (!host_end)
-			return -EINVAL;
-		port_begin = host_end + 1;
-	}
-	host_len = (size_t)(host_end - host_begin);
-	if (host_len == 0 || host_len >= sizeof(host))
-		return -EINVAL;
-	if (parse_decimal(port_begin, (size_t)(value + len - port_begin), 65535, &port) || port == 0)
-		return -EINVAL;
-	memcpy(host, host_begin, host_len);
-	host[host_len] = '\0';
-	if (!v6) {
-		if (inet_pton(AF_INET, host, &out->in4.sin_addr) != 1)
-			return -EINVAL;
-		out->in4.sin_family = AF_INET;
-		out->in4.sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	scope = strchr(host, '%');
-	if (scope) {
-		*scope++ = '\0';
-		if (parse_decimal(scope, strlen(scope), UINT32_MAX, &out->in6.sin6_scope_id)) {
-			out->in6.sin6_scope_id = if_nametoindex(scope);
-			if (!out->in6.sin6_scope_id)
-				return -EINVAL;
-		}
-	}
-	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) != 1)
-		return -EINVAL;
-	out->in6.sin6_family = AF_INET6;
-	out->in6.sin6_port = htons((uint16_t)port);
-	return 0;
-}
-
 static int parse_allowed_ip(struct conf_peer *peer, const char *value, size_t len)
 {
 	char text[IP_PREFIX_STRLEN];
-	struct ip_prefix prefix, *bigger;
+	struct ip_prefix prefix;
 
 	if (len >= sizeof(text) || !memchr(value, '/', len))
 		return -EINVAL;
@@ -162,12 +88,7 @@ static int parse_allowed_ip(struct conf_peer *peer, const char *value, size_t le
 	text[len] = '\0';
 	if (ip_prefix_parse(text, &prefix, NULL) < 0)
 		return -EINVAL;
-	bigger = conf_grow_array(peer->allowedips, peer->n_allowedips, sizeof(*bigger));
-	if (!bigger)
-		return -ENOMEM;
-	peer->allowedips = bigger;
-	bigger[peer->n_allowedips++] = prefix;
-	return 0;
+	return conf_add_prefix(&peer->allowedips, &peer->n_allowedips, &prefix);
 }
 
 static int device_line(struct uapi_parser *p, const char *key, size_t klen, const char *value, size_t vlen)
@@ -181,12 +102,12 @@ static int device_line(struct uapi_parser *p, const char *key, size_t klen, cons
 			return invalid(p, "bad private_key");
 		dev->flags |= CONF_HAS_PRIVATE_KEY;
 	} else if (key_is(key, klen, "listen_port")) {
-		if (parse_decimal(value, vlen, 65535, &number))
+		if (parse_number(value, vlen, PARSE_DECIMAL, 65535, &number))
 			return invalid(p, "bad listen_port");
 		dev->listen_port = (uint16_t)number;
 		dev->flags |= CONF_HAS_LISTEN_PORT;
 	} else if (key_is(key, klen, "fwmark")) {
-		if (parse_decimal(value, vlen, UINT32_MAX, &dev->fwmark))
+		if (parse_number(value, vlen, PARSE_DECIMAL, UINT32_MAX, &dev->fwmark))
 			return invalid(p, "bad fwmark");
 		dev->flags |= CONF_HAS_FWMARK;
 	} else if (key_is(key, klen, "replace_peers")) {
@@ -250,11 +171,12 @@ static int peer_line(struct uapi_parser *p, const char *key, size_t klen, const 
 			return invalid(p, "bad preshared_key");
 		peer->flags |= CONF_PEER_HAS_PSK;
 	} else if (key_is(key, klen, "endpoint")) {
-		if (parse_endpoint(value, vlen, &peer->endpoint))
+		/* Numbers only: wg(8) resolves names before it sends them. */
+		if (parse_endpoint(value, vlen, PARSE_HOST_NUMERIC, &peer->endpoint, NULL))
 			return invalid(p, "bad endpoint");
 		peer->flags |= CONF_PEER_HAS_ENDPOINT;
 	} else if (key_is(key, klen, "persistent_keepalive_interval")) {
-		if (parse_decimal(value, vlen, 65535, &number))
+		if (parse_number(value, vlen, PARSE_DECIMAL, 65535, &number))
 			return invalid(p, "bad persistent_keepalive_interval");
 		peer->persistent_keepalive = (uint16_t)number;
 		peer->flags |= CONF_PEER_HAS_KEEPALIVE;
@@ -270,6 +192,12 @@ static int peer_line(struct uapi_parser *p, const char *key, size_t klen, const 
 
 		if (ret)
 			return ret == -EINVAL ? invalid(p, "bad allowed_ip") : ret;
+	} else if (key_is(key, klen, "ferry_compression")) {
+		/* ferry's own (ferry overlay sets it): Compression = lz4 | none */
+		if (!key_is(value, vlen, "lz4") && !key_is(value, vlen, "none"))
+			return invalid(p, "ferry_compression is not lz4 or none");
+		peer->compression = key_is(value, vlen, "lz4") ? CONF_COMPRESS_LZ4 : CONF_COMPRESS_NONE;
+		peer->flags |= CONF_PEER_HAS_COMPRESSION;
 	} else if (key_is(key, klen, "protocol_version")) {
 		if (!key_is(value, vlen, "1"))
 			return invalid(p, "protocol_version is not 1");

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -36,11 +37,23 @@ static int open_one(int family, uint16_t port, uint32_t mark)
 	if (mark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	/* Each datagram says which of our addresses it came to (udp_readable),
-	 * so that replies can leave from it (udp_send). */
-	if (family == AF_INET6)
+	 * so that replies can leave from it (udp_send). Datagrams go with DF
+	 * and the kernel's idea of the path MTU is not applied to them
+	 * (PMTUDISC_PROBE): ferry sizes its messages per peer itself, from the
+	 * ICMP errors the error queue hands over (udp_errors). */
+	if (family == AF_INET6) {
+		int probe = IPV6_PMTUDISC_PROBE;
+
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	} else {
+		int probe = IP_PMTUDISC_PROBE;
+
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	}
 	/* Large buffers absorb bursts between two turns of the event loop. */
 	{
 		int size = 4 << 20;
@@ -205,23 +218,30 @@ static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 	}
 }
 
-/* A GSO run sent as separate datagrams: the fallback when the kernel
- * refuses segmentation offload at run time. */
-static void send_unsegmented(struct transport_ctx *io, int fd, struct tx_msg *m)
+/* A GSO run sent as separate datagrams (through slot @i of @tx): the
+ * fallback when the kernel refuses segmentation offload at run time.
+ * Returns how many of them were refused as too big for the interface
+ * (EMSGSIZE): then it was the size, not the offload. */
+static int send_unsegmented(struct transport_ctx *io, int fd, struct udp_tx *tx, int i, struct tx_msg *m)
 {
-	uint8_t *b = m->buf;
+	struct tx_msg one = *m;
 	size_t left = m->len;
+	int too_big = 0;
 
+	one.seg = 0;
 	while (left) {
-		size_t n = left < m->seg ? left : m->seg;
-
-		if (sendto(fd, b, n, 0, &m->to.addr.sa, addr_len(&m->to.addr)) < 0)
+		one.len = left < m->seg ? left : m->seg;
+		fill_msghdr(tx, i, &one);
+		if (sendmsg(fd, &tx->msgs[i].msg_hdr, 0) < 0) {
 			transport_count_drop(io, DROP_SEND_ERROR);
-		else if (m->peer)
-			m->peer->tx_bytes += n;
-		b += n;
-		left -= n;
+			too_big += errno == EMSGSIZE;
+		} else if (m->peer) {
+			m->peer->tx_bytes += one.len;
+		}
+		one.buf += one.len;
+		left -= one.len;
 	}
+	return too_big;
 }
 
 void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *tx, struct tx_msg *m, int n)
@@ -261,11 +281,16 @@ void udp_send(struct transport_ctx *io, struct udp_transport *u, struct udp_tx *
 				if (sent < 0 && (errno == EIO || errno == EINVAL) && m[start].seg &&
 				    m[start].len > m[start].seg) {
 					/* Some kernels and NICs refuse UDP GSO only under load:
-					 * stop using it, once, and send this one plainly. */
-					log_warn("%s: UDP segmentation offload failed (%s); turning it off", io->name,
-						 strerror(errno));
-					u->gso = false;
-					send_unsegmented(io, fd, &m[start]);
+					 * send this one plainly, and stop using it, once, unless
+					 * the datagrams were simply too big for the interface
+					 * (the path MTU is learned from the error queue). */
+					int err = errno;
+
+					if (!send_unsegmented(io, fd, tx, start, &m[start])) {
+						log_warn("%s: UDP segmentation offload failed (%s); turning it off",
+							 io->name, strerror(err));
+						u->gso = false;
+					}
 				} else {
 					transport_count_drop(io, DROP_SEND_ERROR);
 				}
@@ -378,5 +403,45 @@ void udp_readable(struct transport_ctx *io, int fd, struct udp_rx *rx, int max_b
 				r->message(io->dev, b + off, len - off < seg ? len - off : seg, &rx->src[i]);
 		}
 		r->batch_done(io->dev);
+	}
+}
+
+void udp_errors(struct transport_ctx *io, int fd)
+{
+	int i;
+
+	/* Bounded: a burst of errors is read over a few turns of the loop. */
+	for (i = 0; i < 16; i++) {
+		union {
+			char buf[512];
+			struct cmsghdr align;
+		} control;
+		union conf_endpoint to;
+		uint8_t head[64];
+		struct iovec iov = { .iov_base = head, .iov_len = sizeof(head) };
+		struct msghdr m = { .msg_name = &to,
+				    .msg_namelen = sizeof(to),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = control.buf,
+				    .msg_controllen = sizeof(control.buf) };
+		struct cmsghdr *c;
+
+		memset(&to, 0, sizeof(to));
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			struct sock_extended_err ee;
+
+			if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+			      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
+			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			/* "Too big": an ICMP from the path, or the local
+			 * interface itself; ee_info is the MTU that fits. */
+			if (ee.ee_errno == EMSGSIZE && ee.ee_info && to.sa.sa_family && io->receiver->path_mtu)
+				io->receiver->path_mtu(io->dev, &to, ee.ee_info);
+		}
 	}
 }

@@ -76,5 +76,8 @@ void udp_rx_free(struct udp_rx *rx);
  * datagram to io->receiver with its endpoint, and ending each batch with
  * batch_done before the buffers are reused. */
 void udp_readable(struct transport_ctx *io, int fd, struct udp_rx *rx, int max_batches);
+/* @fd reported an error (EPOLLERR): read its error queue, and tell
+ * io->receiver->path_mtu() of every "too big" a message met on its way. */
+void udp_errors(struct transport_ctx *io, int fd);
 
 #endif

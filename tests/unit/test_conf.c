@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -106,6 +107,18 @@ static void ferry_keys(void **state)
 	assert_int_equal(c.peers[0].n_macs, 2);
 	assert_int_equal(c.peers[0].macs[1][1], 0xab);
 	assert_int_equal(c.peers[0].macs[1][5], 2);
+	assert_false(c.has_user);
+	assert_false(c.sandbox_off);
+	conf_device_free(&c);
+
+	/* User is resolved while parsing (a name unknown here is an error at
+	 * its line, below); Sandbox = off is the opt-out. */
+	assert_int_equal(parse("[Interface]\nUser = 0:12345\nSandbox = OFF\n", CONF_WG_QUICK, &c, &msgs), 0);
+	assert_true(c.has_user);
+	assert_int_equal(c.user.uid, 0);
+	assert_int_equal(c.user.gid, 12345);
+	assert_string_equal(c.user.name, "root");
+	assert_true(c.sandbox_off);
 	conf_device_free(&c);
 }
 
@@ -278,10 +291,17 @@ static const struct bad_case bad_cases[] = {
 	  "wg0.conf:3: MACs: 'ff:ff:ff:ff:ff:ff' is a group (multicast or broadcast) or all-zero address, not a "
 	  "station's" },
 	{ CONF_WG_SETCONF, I "Mode = tap\n", "wg0.conf:2: Mode is a wg-quick key, not accepted by setconf" },
+	{ CONF_WG_QUICK, I "User = no-such-user-here\n",
+	  "wg0.conf:2: User: 'no-such-user-here' is not a known user (nor a number)" },
+	{ CONF_WG_QUICK, I "User = 0:no-such-group-here\n",
+	  "wg0.conf:2: User: '0:no-such-group-here' names an unknown group (nor a number)" },
+	{ CONF_WG_QUICK, I "Sandbox = maybe\n", "wg0.conf:2: Sandbox: 'maybe' must be on or off" },
+	{ CONF_WG_SETCONF, I "User = nobody\n", "wg0.conf:2: User is a wg-quick key, not accepted by setconf" },
 	{ CONF_WG_QUICK, I "ListenPort = 70000\n", "wg0.conf:2: ListenPort: '70000' is out of range (0-65535)" },
 	{ CONF_WG_QUICK, I "ListenPort = 99999999999999999999\n",
 	  "wg0.conf:2: ListenPort: '99999999999999999999' is out of range (0-65535)" },
 	{ CONF_WG_QUICK, I "ListenPort = abc\n", "wg0.conf:2: ListenPort: 'abc' is not a number" },
+	{ CONF_WG_QUICK, I "ListenPort = 70000x\n", "wg0.conf:2: ListenPort: '70000x' is not a number" },
 	{ CONF_WG_QUICK, I "ListenPort = -1\n", "wg0.conf:2: ListenPort: '-1' is not a number" },
 	{ CONF_WG_QUICK, I "ListenPort = +1\n", "wg0.conf:2: ListenPort: '+1' is not a number" },
 	{ CONF_WG_QUICK, I "ListenPort =\n", "wg0.conf:2: ListenPort: '' is not a number" },
@@ -523,6 +543,12 @@ static void parses_files(void **state)
 	assert_zeroed(&c);
 }
 
+/* An Endpoint as a config file reads it: names are resolved. */
+static int file_endpoint(const char *text, union conf_endpoint *ep, const char **why)
+{
+	return parse_endpoint(text, strlen(text), PARSE_HOST_RESOLVE, ep, why);
+}
+
 static void endpoints(void **state)
 {
 	union conf_endpoint ep;
@@ -530,34 +556,34 @@ static void endpoints(void **state)
 	char addr[INET6_ADDRSTRLEN];
 
 	(void)state;
-	assert_int_equal(conf_parse_endpoint("192.0.2.1:51820", &ep, &why), 0);
+	assert_int_equal(file_endpoint("192.0.2.1:51820", &ep, &why), 0);
 	assert_int_equal(ep.sa.sa_family, AF_INET);
 	assert_string_equal(inet_ntop(AF_INET, &ep.in4.sin_addr, addr, sizeof(addr)), "192.0.2.1");
 	assert_int_equal(ntohs(ep.in4.sin_port), 51820);
 
-	assert_int_equal(conf_parse_endpoint("[2001:db8::1]:1", &ep, &why), 0);
+	assert_int_equal(file_endpoint("[2001:db8::1]:1", &ep, &why), 0);
 	assert_int_equal(ep.sa.sa_family, AF_INET6);
 	assert_string_equal(inet_ntop(AF_INET6, &ep.in6.sin6_addr, addr, sizeof(addr)), "2001:db8::1");
 	assert_int_equal(ntohs(ep.in6.sin6_port), 1);
 
-	assert_int_equal(conf_parse_endpoint("[fe80::1%1]:65535", &ep, &why), 0);
+	assert_int_equal(file_endpoint("[fe80::1%1]:65535", &ep, &why), 0);
 	assert_int_equal(ep.in6.sin6_scope_id, 1);
 	assert_int_equal(ntohs(ep.in6.sin6_port), 65535);
 
 	/* Names are resolved; localhost is in /etc/hosts everywhere. */
-	assert_int_equal(conf_parse_endpoint("localhost:53", &ep, &why), 0);
+	assert_int_equal(file_endpoint("localhost:53", &ep, &why), 0);
 	assert_true(ep.sa.sa_family == AF_INET || ep.sa.sa_family == AF_INET6);
 	assert_int_equal(ntohs(ep.in4.sin_port), 53);
 
-	assert_int_equal(conf_parse_endpoint("no-such-host.invalid:53", &ep, &why), -EINVAL);
+	assert_int_equal(file_endpoint("no-such-host.invalid:53", &ep, &why), -EINVAL);
 	assert_non_null(why);
-	assert_int_equal(conf_parse_endpoint("192.0.2.1:", &ep, &why), -EINVAL);
+	assert_int_equal(file_endpoint("192.0.2.1:", &ep, &why), -EINVAL);
 	assert_string_equal(why, "has a port that is not a number");
-	assert_int_equal(conf_parse_endpoint("[::1]", &ep, &why), -EINVAL);
+	assert_int_equal(file_endpoint("[::1]", &ep, &why), -EINVAL);
 	assert_string_equal(why, "is missing a port: [address]:port");
-	assert_int_equal(conf_parse_endpoint("", &ep, &why), -EINVAL);
+	assert_int_equal(file_endpoint("", &ep, &why), -EINVAL);
 	assert_string_equal(why, "is missing a port: host:port");
-	assert_int_equal(conf_parse_endpoint("192.0.2.1:-1", &ep, NULL), -EINVAL);
+	assert_int_equal(file_endpoint("192.0.2.1:-1", &ep, NULL), -EINVAL);
 }
 
 int main(void)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "apply.h"
+#include "clock.h"
 #include "cookie.h"
 #include "crypto.h"
 #include "device.h"
@@ -16,7 +17,6 @@
 
 #include <arpa/inet.h>
 #include <string.h>
-#include <time.h>
 
 struct pair {
 	struct device a, b;
@@ -24,11 +24,25 @@ struct pair {
 	union conf_endpoint src_a;
 };
 
-static void sleep_ms(long ms)
+/* The responder's memory of @p's initiations, set as a test needs it
+ * instead of sleeping: an initiation must carry a newer timestamp than the
+ * last (TAI64N rounded to ~17 ms), and come at least 1000 /
+ * INITIATIONS_PER_SECOND ms after it. */
+static void forget_timestamp(struct peer *p)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	memset(p->hs.latest_timestamp, 0, sizeof(p->hs.latest_timestamp));
+}
 
-	nanosleep(&ts, NULL);
+static void last_initiation_ago(struct peer *p, uint64_t ms)
+{
+	p->hs.last_initiation_consumption_ms = clock_ms() - ms;
+}
+
+/* As if the last initiation from @p had come long ago. */
+static void forget_initiations(struct peer *p)
+{
+	forget_timestamp(p);
+	p->hs.last_initiation_consumption_ms = 0;
 }
 
 static int setup(void **state)
@@ -118,12 +132,13 @@ static void rotation_keeps_previous(void **state)
 	struct pair *p = *state;
 	struct keypair *old_a, *old_b;
 
-	sleep_ms(40); /* timestamps have ~17 ms granularity; initiations 20 ms apart */
 	assert_true(handshake(p));
 	old_a = p->pa->current;
 	assert_true(noise_received_with_keypair(p->pb, p->pb->next));
 	old_b = p->pb->current;
-	sleep_ms(40);
+	/* Within the same ~17 ms the second initiation's timestamp may equal
+	 * the first's, and it comes too soon: b forgets both. */
+	forget_initiations(p->pb);
 	assert_true(handshake(p));
 	assert_ptr_equal(p->pa->previous, old_a);
 	assert_ptr_not_equal(p->pa->current, old_a);
@@ -139,12 +154,52 @@ static void replayed_initiation_is_rejected(void **state)
 	struct message_handshake_initiation init;
 	enum noise_reject why;
 
-	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b.local, &why), p->pb);
-	sleep_ms(40);
+	/* Long after, so that only its timestamp can be the reason. */
+	last_initiation_ago(p->pb, 60000);
 	assert_null(noise_handshake_consume_initiation(&init, &p->b.local, &why));
 	assert_int_equal(why, NOISE_REJECT_STALE);
+	assert_int_equal(p->pb->hs.state, HANDSHAKE_CONSUMED_INITIATION); /* the first one's */
+	/* The same message is good again only once b forgets the timestamp. */
+	forget_timestamp(p->pb);
+	assert_ptr_equal(noise_handshake_consume_initiation(&init, &p->b.local, &why), p->pb);
+}
+
+/* At most INITIATIONS_PER_SECOND initiations a second, each with a newer
+ * timestamp: a new one within 1000 / INITIATIONS_PER_SECOND ms of the last
+ * is refused, one that long after is taken. */
+static void initiation_flood_is_rejected(void **state)
+{
+	struct pair *p = *state;
+	struct message_handshake_initiation first, second;
+	enum noise_reject why;
+	struct peer *got = NULL;
+	int tries;
+
+	assert_true(noise_handshake_create_initiation(&first, p->pa));
+	assert_ptr_equal(noise_handshake_consume_initiation(&first, &p->b.local, &why), p->pb);
+	assert_true(noise_handshake_create_initiation(&second, p->pa));
+	/* Its timestamp may equal the first's (same ~17 ms): b forgets that,
+	 * so that only the rate can refuse it. The first came just now; should
+	 * the machine stall for the whole interval meanwhile, that try proves
+	 * nothing and is made again. */
+	for (tries = 0; tries < 10; tries++) {
+		uint64_t before = clock_ms();
+
+		forget_timestamp(p->pb);
+		p->pb->hs.last_initiation_consumption_ms = before;
+		got = noise_handshake_consume_initiation(&second, &p->b.local, &why);
+		if (clock_ms() - before < 1000 / INITIATIONS_PER_SECOND)
+			break;
+	}
+	assert_true(tries < 10);
+	assert_null(got);
+	assert_int_equal(why, NOISE_REJECT_STALE);
+	forget_timestamp(p->pb);
+	last_initiation_ago(p->pb, 1000 / INITIATIONS_PER_SECOND);
+	assert_ptr_equal(noise_handshake_consume_initiation(&second, &p->b.local, &why), p->pb);
+	assert_int_equal(p->pb->hs.remote_index, le32_read(&second.sender_index));
 }
 
 static void forged_messages_are_rejected(void **state)
@@ -155,7 +210,6 @@ static void forged_messages_are_rejected(void **state)
 	enum noise_reject why;
 	size_t i;
 
-	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
 	/* Any flipped bit before the MACs breaks MAC1... */
@@ -197,7 +251,6 @@ static void cookie_round_trip_under_load(void **state)
 	struct message_handshake_initiation init;
 	struct message_handshake_cookie reply;
 
-	sleep_ms(40);
 	p->b.force_under_load = true;
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
@@ -207,7 +260,6 @@ static void cookie_round_trip_under_load(void **state)
 	assert_true(cookie_message_consume(&p->a.local, &reply));
 	assert_false(cookie_message_consume(&p->a.local, &reply)); /* one reply per MAC1 */
 
-	sleep_ms(40);
 	assert_true(noise_handshake_create_initiation(&init, p->pa));
 	cookie_add_macs(p->pa, &init, sizeof(init));
 	assert_int_equal(cookie_validate(&p->b.checker, &init, sizeof(init), &p->src_a.sa, true),
@@ -240,11 +292,17 @@ static void low_order_public_key_is_refused(void **state)
 
 int main(void)
 {
+	/* Each test on a fresh pair of devices: none depends on another's
+	 * handshakes, or on time passing between them. */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(handshake_derives_matching_keys), cmocka_unit_test(rotation_keeps_previous),
-		cmocka_unit_test(replayed_initiation_is_rejected), cmocka_unit_test(forged_messages_are_rejected),
-		cmocka_unit_test(cookie_round_trip_under_load),	   cmocka_unit_test(low_order_public_key_is_refused),
+		cmocka_unit_test_setup_teardown(handshake_derives_matching_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(rotation_keeps_previous, setup, teardown),
+		cmocka_unit_test_setup_teardown(replayed_initiation_is_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(initiation_flood_is_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(forged_messages_are_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(cookie_round_trip_under_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(low_order_public_key_is_refused, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("noise", tests, setup, teardown);
+	return cmocka_run_group_tests_name("noise", tests, NULL, NULL);
 }

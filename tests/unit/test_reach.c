@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "device.h"
 #include "noise.h"
+#include "parse.h"
 #include "reach.h"
 #include "receive.h"
 #include "resolver.h"
@@ -71,7 +72,7 @@ static union conf_endpoint address(const char *text)
 {
 	union conf_endpoint a;
 
-	assert_int_equal(conf_parse_endpoint(text, &a, NULL), 0);
+	assert_int_equal(parse_endpoint(text, strlen(text), PARSE_HOST_RESOLVE, &a, NULL), 0);
 	return a;
 }
 
