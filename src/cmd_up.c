@@ -275,10 +275,11 @@ int up_main(int argc, char **argv)
 	sandbox_from_conf(&sandbox, &c, &dev);
 	conf_device_free(&c);
 	if (!foreground) {
-		if (daemon_go_background(&sandbox) < 0)
+		if (daemon_go_background(&dev, &sandbox) < 0)
 			goto fail_noconf;
 	} else {
 		log_info("%s: up (from %s)", name, path);
+		device_start_helpers(&dev, &sandbox);
 		if (sandbox_enter(&sandbox) < 0)
 			goto fail_noconf;
 	}

@@ -334,7 +334,17 @@ static void on_link(struct loop_handler *h, uint32_t events)
 	netlink_watch_read(dev->links, link_changed, dev);
 }
 
-/* The resolver thread answered: new addresses for Endpoint names. */
+void device_start_helpers(struct device *dev, const struct sandbox_opts *sb)
+{
+	if (dev->resolver || !reach_wants_resolver(dev))
+		return;
+	dev->resolver = resolver_start(sb);
+	if (!dev->resolver)
+		log_warn("%s: cannot start the resolver process: %s; Endpoint names will not be resolved again",
+			 dev->name, strerror(errno));
+}
+
+/* The resolver process answered: new addresses for Endpoint names. */
 static void on_resolved(struct loop_handler *h, uint32_t events)
 {
 	struct device *dev = source_device(h);
@@ -342,8 +352,21 @@ static void on_resolved(struct loop_handler *h, uint32_t events)
 	int i;
 
 	(void)events;
-	for (i = 0; i < BATCH && resolver_answer(dev->resolver, &job) > 0; i++)
+	for (i = 0; i < BATCH; i++) {
+		int ret = resolver_answer(dev->resolver, &job);
+
+		if (ret < 0) {
+			/* It cannot be started again: the sandbox allows no fork. */
+			log_warn("%s: the resolver process is gone (or said something it may not); Endpoint names will "
+				 "not be resolved again",
+				 dev->name);
+			loop_watch(dev->io.epfd, EPOLL_CTL_DEL, resolver_fd(dev->resolver), 0, NULL);
+			break;
+		}
+		if (ret == 0)
+			break;
 		reach_resolved(dev, &job);
+	}
 	/* Handshakes to the new addresses. */
 	send_flush(dev);
 }
@@ -418,17 +441,8 @@ int device_run(struct device *dev)
 		goto out;
 	}
 	tcp_loop_started(&dev->io);
-	/* Endpoint names (config files) are resolved again by a thread of
-	 * their own, started here, after ferry went to the background (a
-	 * fork keeps no threads) and once it is set up: docs/DESIGN.md. */
-	if (reach_wants_resolver(dev)) {
-		dev->resolver = resolver_start();
-		if (!dev->resolver)
-			log_warn("%s: cannot start the resolver thread: %s; Endpoint names will not be resolved again",
-				 dev->name, strerror(errno));
-		else if (watch_source(dev, &dev->resolved, resolver_fd(dev->resolver), on_resolved) < 0)
-			log_warn("%s: cannot watch the resolver thread", dev->name);
-	}
+	if (dev->resolver && watch_source(dev, &dev->resolved, resolver_fd(dev->resolver), on_resolved) < 0)
+		log_warn("%s: cannot watch the resolver process", dev->name);
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
 

@@ -86,8 +86,8 @@ struct device {
 	/* Sources of the event loop that live as long as the device. */
 	struct loop_source timer;	       /* the earliest protocol timer */
 	struct loop_source udp4_src, udp6_src; /* the UDP sockets */
-	/* Endpoint names resolved again (reach.c): the resolver thread, while
-	 * the loop runs and some peer has a name, and its answers. */
+	/* Endpoint names resolved again (reach.c): the resolver process, if
+	 * some peer had a name when the daemon started, and its answers. */
 	struct resolver *resolver;
 	struct loop_source resolved;
 	int uapi_fd;
@@ -109,6 +109,11 @@ int device_open_tun(struct device *dev, bool exclusive);
 /* The same for TAP mode (layer 2): a TAP device and a MAC table. */
 int device_open_tap(struct device *dev, bool exclusive);
 void device_destroy(struct device *dev);
+struct sandbox_opts;
+/* Start the helper processes the configuration needs (a resolver for
+ * Endpoint names), in the sandbox @sb describes: after any fork to the
+ * background, before the daemon's own sandbox. Control path. */
+void device_start_helpers(struct device *dev, const struct sandbox_opts *sb);
 /* Run the event loop until a signal, the device's deletion or the removal
  * of its UAPI socket file. */
 int device_run(struct device *dev);

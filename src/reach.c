@@ -359,7 +359,7 @@ void reach_resolved(struct device *dev, const struct resolve_job *job)
 	if (job->err) {
 		/* Said once while the name does not resolve, not every 15 s. */
 		log_msg(n->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "%s: peer %s: cannot resolve %s again: %s",
-			dev->name, peer_name(p, key), n->text, job->why ? job->why : "error");
+			dev->name, peer_name(p, key), n->text, job->why[0] ? job->why : "error");
 		n->failing = true;
 		return;
 	}

@@ -309,8 +309,10 @@ static struct resolve_job answer(const struct peer *p, const char *name, const c
 	snprintf(job.name, sizeof(job.name), "%s", name);
 	if (addr)
 		job.addr = address(addr);
-	else
-		job.err = -EINVAL, job.why = "host not found";
+	else {
+		job.err = -EINVAL;
+		snprintf(job.why, sizeof(job.why), "host not found");
+	}
 	return job;
 }
 
@@ -415,7 +417,7 @@ static void asks_the_thread(void **state)
 	struct resolve_job job;
 	uint64_t until;
 
-	f->a.resolver = resolver_start();
+	f->a.resolver = resolver_start(NULL);
 	assert_non_null(f->a.resolver);
 	configure(p, CONF_TRANSPORT_UDP, "192.0.2.2:51820", "localhost:51820", 0);
 	initiations(p, REACH_RESOLVE_AFTER);
@@ -440,8 +442,11 @@ static void asks_the_thread(void **state)
 	assert_false(p->reach.name->asking);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* The resolver process is this program again (/proc/self/exe). */
+	if (argc > 1 && !strcmp(argv[1], RESOLVER_HELPER_COMMAND))
+		return resolver_helper_main(argc - 1, argv + 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decisions),
 		cmocka_unit_test_setup_teardown(auto_falls_back_and_returns, setup, teardown),

@@ -1,8 +1,10 @@
-/* Unit tests: the resolver thread (resolver.c). Names and addresses come
- * back answered, in order, with the asker's key; a flood of jobs is refused
- * (-EAGAIN) rather than blocking the caller; stopping with jobs left waits
- * about a second at most. resolver_is_name() against getaddrinfo's idea of
- * a numeric host. */
+/* Unit tests: the resolver process (resolver.c). Names and addresses come
+ * back answered, in order, with the asker's key, from a helper in its
+ * sandbox (no capabilities, no_new_privs, seccomp) that holds no descriptor
+ * of ours; a flood of jobs is refused (-EAGAIN) rather than blocking the
+ * caller; stopping with jobs left returns at once. A helper that answers
+ * with nonsense (the main() below plays it) is not listened to again.
+ * resolver_is_name() against getaddrinfo's idea of a numeric host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +13,14 @@
 
 #include "clock.h"
 #include "resolver.h"
+#include "sandbox.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -32,11 +40,29 @@ static void next_answer(struct resolver *r, struct resolve_job *job)
 	}
 }
 
+/* A line of /proc/PID/status, such as "Seccomp:", as a number. */
+static long status_field(pid_t pid, const char *field, int base)
+{
+	char path[64], line[256];
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			value = strtol(line + strlen(field), NULL, base);
+	fclose(f);
+	return value;
+}
+
 static void answers_in_order(void **state)
 {
 	static const char *const names[] = { "192.0.2.7:51820", "localhost:53", "no-such-host.invalid:1",
 					     "[2001:db8::1]:443" };
-	struct resolver *r = resolver_start();
+	struct sandbox_opts sb = { 0 }; /* the sandbox on, as the daemon has it */
+	struct resolver *r = resolver_start(&sb);
 	struct resolve_job job;
 	uint8_t key[32];
 	char text[INET6_ADDRSTRLEN];
@@ -67,7 +93,7 @@ static void answers_in_order(void **state)
 			break;
 		case 2:
 			assert_int_equal(job.err, -EINVAL);
-			assert_non_null(job.why);
+			assert_true(job.why[0] != '\0');
 			break;
 		default:
 			assert_int_equal(job.err, 0);
@@ -76,12 +102,145 @@ static void answers_in_order(void **state)
 		}
 	}
 	assert_int_equal(resolver_answer(r, &job), 0);
+	/* It answered from inside its sandbox. */
+	assert_int_equal(status_field(resolver_pid(r), "Seccomp:", 10), 2);
+	assert_int_equal(status_field(resolver_pid(r), "NoNewPrivs:", 10), 1);
+	assert_int_equal(status_field(resolver_pid(r), "CapEff:", 16), 0);
+	assert_int_equal(status_field(resolver_pid(r), "CapPrm:", 16), 0);
 	resolver_stop(r);
+}
+
+/* What a helper that went wrong could write, played by this program (see
+ * main()); each answer makes the helper dead to the daemon. */
+static void bad_answers_are_refused(void **state)
+{
+	static const char *const kinds[] = { "err", "family", "port", "half", "eof" };
+	uint8_t key[32] = { 0 };
+	struct resolve_job job;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct resolver *r;
+		uint64_t until = clock_ms() + 10000;
+		int ret;
+
+		setenv("TEST_RESOLVER_PLAY", kinds[i], 1);
+		r = resolver_start(NULL);
+		unsetenv("TEST_RESOLVER_PLAY");
+		assert_non_null(r);
+		assert_int_equal(resolver_ask(r, key, "192.0.2.1:1"), 0);
+		while ((ret = resolver_answer(r, &job)) == 0) {
+			struct pollfd pfd = { .fd = resolver_fd(r), .events = POLLIN };
+
+			if (clock_ms() > until)
+				fail_msg("%s: no answer within 10 s", kinds[i]);
+			poll(&pfd, 1, 100);
+		}
+		if (ret != -EPIPE)
+			fail_msg("%s: answer taken (%d)", kinds[i], ret);
+		/* And not heard from again. */
+		assert_int_equal(resolver_answer(r, &job), -EPIPE);
+		assert_int_equal(resolver_ask(r, key, "192.0.2.1:1"), -EPIPE);
+		resolver_stop(r);
+	}
+}
+
+/* An error text goes into the log as one printable line. */
+static void error_text_made_printable(void **state)
+{
+	uint8_t key[32] = { 0 };
+	struct resolve_job job;
+	struct resolver *r;
+
+	(void)state;
+	setenv("TEST_RESOLVER_PLAY", "why", 1);
+	r = resolver_start(NULL);
+	unsetenv("TEST_RESOLVER_PLAY");
+	assert_non_null(r);
+	assert_int_equal(resolver_ask(r, key, "192.0.2.1:1"), 0);
+	next_answer(r, &job);
+	assert_int_equal(job.err, -EINVAL);
+	assert_string_equal(job.why, "line??]0;?");
+	resolver_stop(r);
+}
+
+/* The helper holds descriptors 0-4 and nothing else of ours, not even one
+ * opened without O_CLOEXEC. It says which it has in its answer's text. */
+static void helper_holds_no_descriptor_of_ours(void **state)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int leak = fcntl(null, F_DUPFD, 40); /* without FD_CLOEXEC */
+	uint8_t key[32] = { 0 };
+	struct resolve_job job;
+	struct resolver *r;
+
+	(void)state;
+	assert_true(leak >= 40);
+	setenv("TEST_RESOLVER_PLAY", "fds", 1);
+	r = resolver_start(NULL);
+	unsetenv("TEST_RESOLVER_PLAY");
+	assert_non_null(r);
+	assert_int_equal(resolver_ask(r, key, "192.0.2.1:1"), 0);
+	next_answer(r, &job);
+	assert_string_equal(job.why, "3 4");
+	resolver_stop(r);
+	close(leak);
+	close(null);
+}
+
+/* The helper's parts of main(): a helper that plays one kind of failure. */
+static int play_helper(const char *kind)
+{
+	struct resolve_job job;
+	size_t len = sizeof(job);
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	if (read(3, &job, sizeof(job)) != (ssize_t)sizeof(job))
+		return 1;
+	memset(job.why, 0, sizeof(job.why));
+	job.err = 0;
+	memset(&job.addr, 0, sizeof(job.addr));
+	job.addr.in4.sin_family = AF_INET;
+	job.addr.in4.sin_port = htons(1);
+	if (!strcmp(kind, "eof"))
+		return 0;
+	if (!strcmp(kind, "err"))
+		job.err = 5;
+	else if (!strcmp(kind, "family"))
+		job.addr.sa.sa_family = AF_UNIX;
+	else if (!strcmp(kind, "port"))
+		job.addr.in4.sin_port = 0;
+	else if (!strcmp(kind, "half"))
+		len = sizeof(job) / 2;
+	else if (!strcmp(kind, "why")) {
+		job.err = -EINVAL;
+		snprintf(job.why, sizeof(job.why), "line\n\x1b]0;\a");
+	} else if (!strcmp(kind, "fds")) {
+		job.err = -EINVAL;
+		d = opendir("/proc/self/fd");
+		while (d && (e = readdir(d))) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(d) && n + 8 < sizeof(job.why))
+				n += (size_t)snprintf(job.why + n, sizeof(job.why) - n, "%s%d", n ? " " : "", fd);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (write(4, &job, len) != (ssize_t)len)
+		return 1;
+	/* Wait for the end of the job pipe, as a real helper would. */
+	while (read(3, &job, sizeof(job)) > 0)
+		;
+	return 0;
 }
 
 static void long_name_refused(void **state)
 {
-	struct resolver *r = resolver_start();
+	struct resolver *r = resolver_start(NULL);
 	char name[RESOLVE_NAME_MAX + 10];
 	uint8_t key[32] = { 0 };
 
@@ -97,7 +256,7 @@ static void long_name_refused(void **state)
  * never blocked. Then stopping, with jobs left, returns promptly. */
 static void flood_is_refused_not_blocking(void **state)
 {
-	struct resolver *r = resolver_start();
+	struct resolver *r = resolver_start(NULL);
 	uint8_t key[32] = { 0 };
 	uint64_t t0 = clock_ms();
 	int i, ret = 0;
@@ -152,12 +311,16 @@ static void names_and_addresses(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* The resolver process is this program again (/proc/self/exe). */
+	if (argc > 1 && !strcmp(argv[1], RESOLVER_HELPER_COMMAND))
+		return getenv("TEST_RESOLVER_PLAY") ? play_helper(getenv("TEST_RESOLVER_PLAY"))
+						    : resolver_helper_main(argc - 1, argv + 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(answers_in_order),
-		cmocka_unit_test(long_name_refused),
-		cmocka_unit_test(flood_is_refused_not_blocking),
+		cmocka_unit_test(answers_in_order),	     cmocka_unit_test(bad_answers_are_refused),
+		cmocka_unit_test(error_text_made_printable), cmocka_unit_test(helper_holds_no_descriptor_of_ours),
+		cmocka_unit_test(long_name_refused),	     cmocka_unit_test(flood_is_refused_not_blocking),
 		cmocka_unit_test(names_and_addresses),
 	};
 
