@@ -9,6 +9,7 @@
 #include "mactable.h"
 #include "noise.h"
 #include "peer.h"
+#include "reach.h"
 #include "send.h"
 #include "tcp.h"
 #include "udp.h"
@@ -80,17 +81,11 @@ static int apply_peer(struct device *dev, const struct conf_peer *cp)
 		mactable_set_owner_cap(dev->macs, &p->mac_owner, dev->strict_macs ? 0 : PEER_MAC_CAP);
 	if (cp->flags & CONF_PEER_HAS_PSK)
 		memcpy(p->preshared_key, cp->preshared_key, sizeof(p->preshared_key));
-	if (cp->flags & CONF_PEER_HAS_TRANSPORT)
-		p->transport.tcp = cp->transport == CONF_TRANSPORT_TCP;
-	if (cp->flags & CONF_PEER_HAS_ENDPOINT) {
-		/* Transport = tcp: the Endpoint is the peer's ListenTCP, to be
-		 * connected to when something is to be sent. */
-		endpoint_set_udp(&p->transport.endpoint, &cp->endpoint);
-		if (p->transport.tcp) {
-			p->transport.tcp_to = cp->endpoint;
-			p->transport.endpoint.kind = ENDPOINT_TCP;
-		}
-	}
+	/* Transport, TCPPort, Endpoint and its name: Transport = tcp dials the
+	 * Endpoint (the peer's ListenTCP) when there is something to send;
+	 * auto starts on UDP (reach.c). */
+	if (reach_configure(p, cp) < 0)
+		return -ENOMEM;
 	if (cp->flags & CONF_PEER_REPLACE_ALLOWEDIPS)
 		allowedips_remove_peer(dev->aips, p);
 	for (i = 0; i < cp->n_allowedips; i++) {

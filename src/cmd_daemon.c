@@ -59,7 +59,7 @@ static void set_log_level_from_env(void)
 static int daemonize(int *ready_fd);
 static void detach_stdio(void);
 
-int daemon_go_background(const struct sandbox_opts *sandbox)
+int daemon_go_background(struct device *dev, const struct sandbox_opts *sandbox)
 {
 	int ready_fd = -1, ret = daemonize(&ready_fd);
 
@@ -68,6 +68,9 @@ int daemon_go_background(const struct sandbox_opts *sandbox)
 		return ret;
 	}
 	detach_stdio();
+	/* Children of the daemon, not of the process that is about to exit;
+	 * before the sandbox, which allows no fork. */
+	device_start_helpers(dev, sandbox);
 	/* Before the word to the parent, so that a failure is its exit status. */
 	ret = sandbox_enter(sandbox);
 	if (ret < 0) {
@@ -179,7 +182,9 @@ int daemon_main(int argc, char **argv)
 	}
 	if (!sandbox.off)
 		sandbox.off = sandbox_off_from_env();
-	if (foreground ? sandbox_enter(&sandbox) < 0 : daemon_go_background(&sandbox) < 0)
+	if (foreground)
+		device_start_helpers(&dev, &sandbox);
+	if (foreground ? sandbox_enter(&sandbox) < 0 : daemon_go_background(&dev, &sandbox) < 0)
 		goto fail;
 	log_info("%s: running (TUN device and %s/%s.sock ready)", name, UAPI_DIR, name);
 	ret = device_run(&dev);

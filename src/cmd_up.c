@@ -50,6 +50,18 @@ static const char up_usage[] = "Usage: ferry up [-f | --foreground] [--user USER
 			       "                               by default)\n"
 			       "[Interface] User = USER[:GROUP]  run as this user once set up (as --user)\n"
 			       "[Interface] Sandbox = on | off  off keeps every privilege (as --no-sandbox)\n"
+			       "[Interface] ListenTCP = PORT   accept the TCP transport on this port\n"
+			       "[Peer] Transport = udp | tcp | auto  udp (default); tcp: every message over\n"
+			       "                               TCP to the Endpoint, the peer's ListenTCP;\n"
+			       "                               auto: UDP, TCP while handshakes over UDP go\n"
+			       "                               unanswered (~25 s), UDP again once a probe\n"
+			       "                               (every 30 s) is answered over UDP\n"
+			       "[Peer] TCPPort = PORT          auto: the peer's ListenTCP (default: the\n"
+			       "                               Endpoint's port number)\n"
+			       "\n"
+			       "An Endpoint given by host name is resolved at start and again when\n"
+			       "handshakes to the peer go unanswered (after 3, then at most every 15 s),\n"
+			       "without stopping traffic to other peers.\n"
 			       "\n"
 			       "up creates the TUN device, applies the keys and peers, sets the addresses and\n"
 			       "MTU, brings the link up, adds a route for every AllowedIPs prefix (except /0),\n"
@@ -155,6 +167,16 @@ static int configure_link(struct device *dev, const struct conf_device *c)
 	return 0;
 }
 
+static bool any_tcp_port_without_auto(const struct conf_device *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_peers; i++)
+		if ((c->peers[i].flags & CONF_PEER_HAS_TCP_PORT) && c->peers[i].transport != CONF_TRANSPORT_AUTO)
+			return true;
+	return false;
+}
+
 static bool any_macs(const struct conf_device *c)
 {
 	size_t i;
@@ -232,6 +254,10 @@ int up_main(int argc, char **argv)
 		log_err("%s: Bridge, MACs, StrictMACs and LinkLocal need Mode = tap", path);
 		goto fail;
 	}
+	if (any_tcp_port_without_auto(&c)) {
+		log_err("%s: TCPPort needs Transport = auto (with tcp, the Endpoint names the TCP port)", path);
+		goto fail;
+	}
 	if ((c.mode == CONF_MODE_TAP ? device_open_tap(&dev, true) : device_open_tun(&dev, true)) < 0)
 		goto fail;
 	ret = device_apply(&dev, &c);
@@ -249,10 +275,11 @@ int up_main(int argc, char **argv)
 	sandbox_from_conf(&sandbox, &c, &dev);
 	conf_device_free(&c);
 	if (!foreground) {
-		if (daemon_go_background(&sandbox) < 0)
+		if (daemon_go_background(&dev, &sandbox) < 0)
 			goto fail_noconf;
 	} else {
 		log_info("%s: up (from %s)", name, path);
+		device_start_helpers(&dev, &sandbox);
 		if (sandbox_enter(&sandbox) < 0)
 			goto fail_noconf;
 	}

@@ -11,10 +11,12 @@
 int tuntap_main(int argc, char **argv);
 int daemon_main(int argc, char **argv);
 struct sandbox_opts;
-/* Fork into the background and enter the sandbox (src/sandbox.h); the
- * parent exits 0 once the child reports it is ready (that is, now), so
- * whoever started us can configure at once, or 1 if it could not be. */
-int daemon_go_background(const struct sandbox_opts *sandbox);
+struct device;
+/* Fork into the background, start the helper processes @dev needs
+ * (device_start_helpers) and enter the sandbox (src/sandbox.h); the parent
+ * exits 0 once the child reports it is ready (that is, now), so whoever
+ * started us can configure at once, or 1 if it could not be. */
+int daemon_go_background(struct device *dev, const struct sandbox_opts *sandbox);
 int genkey_main(int argc, char **argv); /* genkey and genpsk */
 int pubkey_main(int argc, char **argv);
 int show_main(int argc, char **argv);

@@ -28,11 +28,13 @@ enum conf_peer_flag {
 	CONF_PEER_HAS_KEEPALIVE = 1 << 5,
 	CONF_PEER_HAS_COMPRESSION = 1 << 6, /* ferry: Compression */
 	CONF_PEER_HAS_TRANSPORT = 1 << 7,   /* ferry: Transport */
+	CONF_PEER_HAS_TCP_PORT = 1 << 8,    /* ferry: TCPPort */
 };
 
 /* ferry extensions, between ferry peers only (docs/PROTOCOL.md). */
 enum conf_compression { CONF_COMPRESS_NONE, CONF_COMPRESS_LZ4 };
-enum conf_transport { CONF_TRANSPORT_UDP, CONF_TRANSPORT_TCP };
+/* auto: UDP, and TCP while handshakes over UDP go unanswered (reach.h). */
+enum conf_transport { CONF_TRANSPORT_UDP, CONF_TRANSPORT_TCP, CONF_TRANSPORT_AUTO };
 enum conf_mode { CONF_MODE_TUN, CONF_MODE_TAP };
 
 #define CONF_MAC_LEN 6
@@ -42,11 +44,16 @@ struct conf_peer {
 	uint8_t preshared_key[KEY_LEN];
 	unsigned int flags; /* enum conf_peer_flag */
 	union conf_endpoint endpoint;
+	/* Config files: the Endpoint as written ("host:port", malloc'd) when
+	 * its host is a name, resolved again when handshakes go unanswered;
+	 * NULL for an address (and always from the UAPI). */
+	char *endpoint_name;
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
 	struct ip_prefix *allowedips;
 	size_t n_allowedips;
 	enum conf_compression compression;
 	enum conf_transport transport;
+	uint16_t tcp_port;	       /* ferry: TCPPort (Transport = auto) */
 	uint8_t (*macs)[CONF_MAC_LEN]; /* static MACs (TAP mode) */
 	size_t n_macs;
 };

@@ -39,6 +39,7 @@
 #include "ether.h"
 #include "log.h"
 #include "parse.h"
+#include "resolver.h"
 #include "tun.h"
 
 #include <errno.h>
@@ -308,6 +309,11 @@ static int parse_peer_endpoint(struct parser *p, char *value)
 	if (parse_endpoint(value, strlen(value), PARSE_HOST_RESOLVE, &peer->endpoint, &why) < 0)
 		return fail_value(p, "Endpoint", value, why);
 	peer->flags |= CONF_PEER_HAS_ENDPOINT;
+	/* A name is kept: resolved again when handshakes go unanswered. */
+	free(peer->endpoint_name);
+	peer->endpoint_name = NULL;
+	if (resolver_is_name(value) && !(peer->endpoint_name = strdup(value)))
+		return fail(p, "Endpoint: out of memory");
 	return 0;
 }
 
@@ -439,14 +445,30 @@ static int parse_compression(struct parser *p, char *value)
 
 static int parse_transport(struct parser *p, char *value)
 {
-	static const char *const words[] = { "udp", "tcp" };
+	static const char *const words[] = { "udp", "tcp", "auto" };
+	static const enum conf_transport transports[] = { CONF_TRANSPORT_UDP, CONF_TRANSPORT_TCP, CONF_TRANSPORT_AUTO };
 	struct conf_peer *peer = current_peer(p);
-	int w = parse_word(p, "Transport", value, words, 2, "must be udp or tcp");
+	int w = parse_word(p, "Transport", value, words, 3, "must be udp, tcp or auto");
 
 	if (w < 0)
 		return -EINVAL;
-	peer->transport = w ? CONF_TRANSPORT_TCP : CONF_TRANSPORT_UDP;
+	peer->transport = transports[w];
 	peer->flags |= CONF_PEER_HAS_TRANSPORT;
+	return 0;
+}
+
+/* Transport = auto: the peer's TCP port (its ListenTCP), when it is not
+ * the Endpoint's port number. */
+static int parse_tcp_port(struct parser *p, char *value)
+{
+	struct conf_peer *peer = current_peer(p);
+	uint32_t port = 0;
+	int ret = parse_ranged(p, "TCPPort", value, NUMBER_ONLY, PARSE_DECIMAL, 1, 65535, &port);
+
+	if (ret)
+		return ret;
+	peer->tcp_port = (uint16_t)port;
+	peer->flags |= CONF_PEER_HAS_TCP_PORT;
 	return 0;
 }
 
@@ -505,6 +527,7 @@ static const struct conf_key conf_keys[] = {
 	{ "Sandbox", SECTION_INTERFACE, true, parse_sandbox },
 	{ "Compression", SECTION_PEER, true, parse_compression },
 	{ "Transport", SECTION_PEER, true, parse_transport },
+	{ "TCPPort", SECTION_PEER, true, parse_tcp_port },
 	{ "MACs", SECTION_PEER, true, parse_macs },
 	/* wg-quick runs these itself (resolvconf, routing tables, hooks,
 	 * writing the file back); ferry configures none of that. */
@@ -844,6 +867,7 @@ void conf_device_free(struct conf_device *c)
 	for (i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].allowedips);
 		free(c->peers[i].macs);
+		free(c->peers[i].endpoint_name);
 	}
 	if (c->peers)
 		sodium_memzero(c->peers, c->n_peers * sizeof(*c->peers));

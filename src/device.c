@@ -13,7 +13,9 @@
 #include "noise.h"
 #include "offload.h"
 #include "ratelimiter.h"
+#include "reach.h"
 #include "receive.h"
+#include "resolver.h"
 #include "send.h"
 #include "timers.h"
 #include "tcp.h"
@@ -162,6 +164,8 @@ void device_destroy(struct device *dev)
 	while (dev->peers_head)
 		peer_remove(dev->peers_head);
 	uapi_close(dev);
+	resolver_stop(dev->resolver);
+	dev->resolver = NULL;
 	tcp_close_all(&dev->io);
 	udp_close(&dev->udp);
 	tun_close(&dev->tun);
@@ -330,6 +334,43 @@ static void on_link(struct loop_handler *h, uint32_t events)
 	netlink_watch_read(dev->links, link_changed, dev);
 }
 
+void device_start_helpers(struct device *dev, const struct sandbox_opts *sb)
+{
+	if (dev->resolver || !reach_wants_resolver(dev))
+		return;
+	dev->resolver = resolver_start(sb);
+	if (!dev->resolver)
+		log_warn("%s: cannot start the resolver process: %s; Endpoint names will not be resolved again",
+			 dev->name, strerror(errno));
+}
+
+/* The resolver process answered: new addresses for Endpoint names. */
+static void on_resolved(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+	struct resolve_job job;
+	int i;
+
+	(void)events;
+	for (i = 0; i < BATCH; i++) {
+		int ret = resolver_answer(dev->resolver, &job);
+
+		if (ret < 0) {
+			/* It cannot be started again: the sandbox allows no fork. */
+			log_warn("%s: the resolver process is gone (or said something it may not); Endpoint names will "
+				 "not be resolved again",
+				 dev->name);
+			loop_watch(dev->io.epfd, EPOLL_CTL_DEL, resolver_fd(dev->resolver), 0, NULL);
+			break;
+		}
+		if (ret == 0)
+			break;
+		reach_resolved(dev, &job);
+	}
+	/* Handshakes to the new addresses. */
+	send_flush(dev);
+}
+
 static int watch_source(struct device *dev, struct loop_source *s, int fd,
 			void (*ready)(struct loop_handler *, uint32_t))
 {
@@ -400,6 +441,8 @@ int device_run(struct device *dev)
 		goto out;
 	}
 	tcp_loop_started(&dev->io);
+	if (dev->resolver && watch_source(dev, &dev->resolved, resolver_fd(dev->resolver), on_resolved) < 0)
+		log_warn("%s: cannot watch the resolver process", dev->name);
 	/* Timers armed before the loop existed (configuration applied early). */
 	device_timers_changed(dev, clock_ms() + 1);
 

@@ -24,6 +24,7 @@ struct tcp_transport;
 struct transport_receiver;
 struct ratelimiter;
 struct netlink_watch;
+struct resolver;
 
 /* A file descriptor of the device's in the event loop (device.c). */
 struct loop_source {
@@ -85,6 +86,10 @@ struct device {
 	/* Sources of the event loop that live as long as the device. */
 	struct loop_source timer;	       /* the earliest protocol timer */
 	struct loop_source udp4_src, udp6_src; /* the UDP sockets */
+	/* Endpoint names resolved again (reach.c): the resolver process, if
+	 * some peer had a name when the daemon started, and its answers. */
+	struct resolver *resolver;
+	struct loop_source resolved;
 	int uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
@@ -104,6 +109,11 @@ int device_open_tun(struct device *dev, bool exclusive);
 /* The same for TAP mode (layer 2): a TAP device and a MAC table. */
 int device_open_tap(struct device *dev, bool exclusive);
 void device_destroy(struct device *dev);
+struct sandbox_opts;
+/* Start the helper processes the configuration needs (a resolver for
+ * Endpoint names), in the sandbox @sb describes: after any fork to the
+ * background, before the daemon's own sandbox. Control path. */
+void device_start_helpers(struct device *dev, const struct sandbox_opts *sb);
 /* Run the event loop until a signal, the device's deletion or the removal
  * of its UAPI socket file. */
 int device_run(struct device *dev);

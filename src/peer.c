@@ -128,6 +128,7 @@ void peer_remove(struct peer *p)
 	if (dev->macs)
 		mactable_remove_owner(dev->macs, &p->mac_owner);
 	tcp_peer_removed(&dev->io, &p->transport);
+	reach_peer_removed(p);
 	noise_keypairs_clear(p);
 	noise_handshake_clear(p);
 	peer_purge_staged(p);

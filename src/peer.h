@@ -10,6 +10,7 @@
 #include "mactable.h"
 #include "tcpframe.h"
 #include "messages.h"
+#include "reach.h"
 #include "replay.h"
 #include "transport.h"
 
@@ -89,6 +90,7 @@ struct peer {
 	struct cookie_state cookie;
 
 	struct transport_peer transport; /* its endpoint, how to reach it over TCP, bytes sent */
+	struct peer_reach reach;	 /* its Endpoint's name, Transport = auto (reach.h) */
 	uint16_t persistent_keepalive_s;
 
 	/* Timers: absolute monotonic milliseconds, 0 when not armed. While
@@ -98,6 +100,7 @@ struct peer {
 	uint64_t timer_new_handshake;
 	uint64_t timer_zero_key_material;
 	uint64_t timer_persistent_keepalive;
+	uint64_t timer_probe_udp;    /* Transport = auto, fallen back to TCP (reach.c) */
 	uint32_t timer_slot;	     /* 1 + its place in dev->timerq; 0: not queued */
 	struct peer *timer_due_next; /* timers_run's list of peers due */
 	unsigned int handshake_attempts;

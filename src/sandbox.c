@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -172,29 +173,65 @@ static const struct allowed_call allowed_calls[] = {
 	CALL(getpid),
 	CALL(gettid),
 	CALL_SELF_IF(tgkill, 2, SIGABRT),
+};
+
 #ifdef FERRY_SANITIZER
+static const struct allowed_call sanitizer_calls[] = {
 	/* AddressSanitizer builds only (make asan; the tests run them): the
 	 * runtime's calls to report an error with symbols (reading the
 	 * binary and /proc/self/maps; fcntl with any command) and to look
 	 * for leaks at exit, which it does from a clone() that ptrace()s the
 	 * process, made dumpable (prctl) for that moment. */
-	CALL(fcntl),
-	CALL(open),
-	CALL(openat),
-	CALL(readlink),
-	CALL(lseek),
-	CALL(ioctl),
-	CALL(getdents),
-	CALL(mprotect),
-	CALL(sigaltstack),
-	CALL(prctl),
-	CALL(sched_yield),
-	CALL(clone),
-	CALL(exit),
-	CALL(ptrace),
-	CALL(wait4),
-	CALL(getppid),
+	CALL(fcntl),	CALL(open),	CALL(openat),	   CALL(readlink), CALL(lseek),	      CALL(ioctl),
+	CALL(getdents), CALL(mprotect), CALL(sigaltstack), CALL(prctl),	   CALL(sched_yield), CALL(clone),
+	CALL(exit),	CALL(ptrace),	CALL(wait4),	   CALL(getppid),
+};
 #endif
+
+/* The resolver helper (resolver.c): getaddrinfo() with files and dns, found
+ * with strace -f on the helper answering from /etc/hosts, from a DNS server
+ * (UDP, and TCP for a truncated answer), from one that does not answer, and
+ * for names with IPv4 and IPv6 addresses. Reading files, but only reading
+ * them (nsswitch.conf, resolv.conf, hosts, gai.conf); DNS over UDP and TCP;
+ * a netlink socket, through which getaddrinfo() learns the host's addresses
+ * to order its answers (RFC 6724). No executable mappings: an NSS module
+ * that is not built into libc (mdns, myhostname) cannot be loaded and is
+ * skipped, and nscd's Unix socket cannot be opened (no AF_UNIX): libc then
+ * asks the files and DNS itself. */
+static const struct allowed_call resolver_calls[] = {
+	CALL(read),
+	CALL(write),
+	CALL(close),
+	CALL_IF_NOT(openat, 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND),
+	CALL(newfstatat),
+	CALL(lseek),
+	CALL_IF(socket, 0, AF_INET, AF_INET6),
+	CALL_IF(socket, 0, AF_NETLINK),
+	CALL_IF(ioctl, 1, FIONREAD), /* the size of a DNS answer waiting */
+	CALL(connect),
+	CALL(bind),
+	CALL(getsockname),
+	CALL(setsockopt),
+	CALL(sendto),
+	CALL(sendmmsg),
+	CALL(recvfrom),
+	CALL(recvmsg),
+	CALL_OR(poll, ppoll),
+	CALL_IF(fcntl, 1, F_GETFL, F_SETFL),
+	CALL(brk),
+	CALL_IF_NOT(mmap, 2, PROT_EXEC),
+	CALL(munmap),
+	CALL(mremap),
+	CALL(clock_gettime),
+	CALL(getrandom),
+	CALL(uname),
+	CALL(futex),
+	CALL(rt_sigreturn),
+	CALL(exit_group),
+	CALL(writev),
+	CALL(getpid),
+	CALL(gettid),
+	CALL_SELF_IF(tgkill, 2, SIGABRT),
 };
 
 static int call_nr(const struct allowed_call *c)
@@ -222,24 +259,64 @@ static int add_call(scmp_filter_ctx ctx, const struct allowed_call *c)
 	return 0;
 }
 
-unsigned int sandbox_allowed_calls(void)
-{
-	size_t i, j, all = sizeof(allowed_calls) / sizeof(allowed_calls[0]);
-	unsigned int n = 0;
+#define N_CALLS(list) (sizeof(list) / sizeof((list)[0]))
 
-	/* Distinct calls: fcntl appears twice in sanitizer builds. */
-	for (i = 0; i < all; i++) {
-		for (j = 0; j < i && call_nr(&allowed_calls[j]) != call_nr(&allowed_calls[i]); j++)
-			;
-		n += j == i && call_nr(&allowed_calls[i]) >= 0;
-	}
+struct call_list {
+	const struct allowed_call *calls;
+	size_t n;
+};
+
+/* The daemon's list or the resolver helper's, and the sanitizer's calls
+ * in a sanitizer build. Returns how many lists are in @out. */
+static size_t lists_for(bool resolver, struct call_list out[2])
+{
+	size_t n = 0;
+
+	out[n++] = resolver ? (struct call_list){ resolver_calls, N_CALLS(resolver_calls) }
+			    : (struct call_list){ allowed_calls, N_CALLS(allowed_calls) };
+#ifdef FERRY_SANITIZER
+	out[n++] = (struct call_list){ sanitizer_calls, N_CALLS(sanitizer_calls) };
+#endif
 	return n;
 }
 
-int sandbox_load_filter(void)
+static unsigned int count_calls(bool resolver)
 {
+	struct call_list lists[2];
+	size_t n = lists_for(resolver, lists), l, i, m, j;
+	unsigned int count = 0;
+
+	/* Distinct calls: some appear twice (with other arguments, or again
+	 * in the sanitizer's list). */
+	for (l = 0; l < n; l++) {
+		for (i = 0; i < lists[l].n; i++) {
+			int nr = call_nr(&lists[l].calls[i]);
+			bool seen = false;
+
+			for (m = 0; m <= l && !seen; m++)
+				for (j = 0; j < (m == l ? i : lists[m].n) && !seen; j++)
+					seen = call_nr(&lists[m].calls[j]) == nr;
+			count += !seen && nr >= 0;
+		}
+	}
+	return count;
+}
+
+unsigned int sandbox_allowed_calls(void)
+{
+	return count_calls(false);
+}
+
+unsigned int sandbox_resolver_allowed_calls(void)
+{
+	return count_calls(true);
+}
+
+static int load_filter(bool resolver)
+{
+	struct call_list lists[2];
+	size_t n = lists_for(resolver, lists), l, i;
 	scmp_filter_ctx ctx;
-	unsigned int i;
 	int ret;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -249,13 +326,24 @@ int sandbox_load_filter(void)
 		return -ENOMEM;
 	/* Every thread, should a library have started one. */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (i = 0; !ret && i < sizeof(allowed_calls) / sizeof(allowed_calls[0]); i++)
-		if (call_nr(&allowed_calls[i]) >= 0)
-			ret = add_call(ctx, &allowed_calls[i]);
+	for (l = 0; !ret && l < n; l++)
+		for (i = 0; !ret && i < lists[l].n; i++)
+			if (call_nr(&lists[l].calls[i]) >= 0)
+				ret = add_call(ctx, &lists[l].calls[i]);
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return ret;
+}
+
+int sandbox_load_filter(void)
+{
+	return load_filter(false);
+}
+
+int sandbox_load_resolver_filter(void)
+{
+	return load_filter(true);
 }
 
 void sandbox_protect_secrets(void)
@@ -451,22 +539,16 @@ static void describe(const struct sandbox_opts *o)
 		 sandbox_allowed_calls());
 }
 
-int sandbox_enter(const struct sandbox_opts *o)
+/* Steps 1 to 5 of the comment at the top, keeping @keep (of what the
+ * process has) and loading the daemon's filter or the resolver helper's. */
+static int enter(const struct sandbox_opts *o, uint64_t keep, bool resolver)
 {
-	uint64_t keep = CAP_BIT(CAP_NET_ADMIN), eff, prm;
 	bool uid_changes = false;
+	uint64_t eff, prm;
 	char what[96];
 	const char *step;
 	int ret;
 
-	if (o->off) {
-		snprintf(status, sizeof(status), "off (%s): uid %u, every capability it started with", o->off,
-			 (unsigned int)getuid());
-		log_info("sandbox off (%s)", o->off);
-		return 0;
-	}
-	if ((o->udp_port && o->udp_port < 1024) || (o->tcp_port && o->tcp_port < 1024))
-		keep |= CAP_BIT(CAP_NET_BIND_SERVICE);
 	step = "reading capabilities";
 	ret = caps_get(&eff, &prm);
 	if (ret < 0)
@@ -503,16 +585,40 @@ int sandbox_enter(const struct sandbox_opts *o)
 	/* A uid change resets it to the system default. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Now: getuid() and capget() are not on the list. */
-	describe(o);
+	if (!resolver)
+		describe(o);
 	step = "loading the seccomp filter";
-	ret = sandbox_load_filter();
+	ret = load_filter(resolver);
 	if (ret < 0)
 		goto fail;
-	log_info("sandbox: %s", status);
+	if (!resolver)
+		log_info("sandbox: %s", status);
 	return 0;
 fail:
 	log_err("cannot enter the sandbox: %s: %s (--no-sandbox runs without it)", step, strerror(-ret));
 	return ret;
+}
+
+int sandbox_enter(const struct sandbox_opts *o)
+{
+	uint64_t keep = CAP_BIT(CAP_NET_ADMIN);
+
+	if (o->off) {
+		snprintf(status, sizeof(status), "off (%s): uid %u, every capability it started with", o->off,
+			 (unsigned int)getuid());
+		log_info("sandbox off (%s)", o->off);
+		return 0;
+	}
+	if ((o->udp_port && o->udp_port < 1024) || (o->tcp_port && o->tcp_port < 1024))
+		keep |= CAP_BIT(CAP_NET_BIND_SERVICE);
+	return enter(o, keep, false);
+}
+
+int sandbox_enter_resolver(const struct sandbox_opts *o)
+{
+	if (o->off)
+		return 0;
+	return enter(o, 0, true);
 }
 
 const char *sandbox_status(void)

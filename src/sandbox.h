@@ -52,12 +52,20 @@ const char *sandbox_off_from_env(void);
  * it was told to give up. */
 int sandbox_enter(const struct sandbox_opts *o);
 
+/* The resolver helper's sandbox (resolver.c): the same steps keeping no
+ * capability at all, and a seccomp list of what getaddrinfo() needs. */
+int sandbox_enter_resolver(const struct sandbox_opts *o);
+
 /* Only the last step: set no_new_privs and load the seccomp allow-list into
  * this thread (the unit tests run it unprivileged). Returns 0 or -errno. */
 int sandbox_load_filter(void);
 
-/* How many system calls the allow-list names. */
+/* The resolver helper's list, into this thread. */
+int sandbox_load_resolver_filter(void);
+
+/* How many system calls the allow-list names (the daemon's; the helper's). */
 unsigned int sandbox_allowed_calls(void);
+unsigned int sandbox_resolver_allowed_calls(void);
 
 /* What the process runs as, one line for `ferry show`: "user nobody (uid
  * 65534, gid 65534), capabilities net_admin, seccomp on", or "off (...)". */

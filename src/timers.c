@@ -2,7 +2,7 @@
  * module's timers.c: events arm or disarm deadlines; expiry functions do
  * what the protocol says on expiry.
  *
- * Each peer keeps its five deadlines. The device keeps a queue of the peers
+ * Each peer keeps its six deadlines. The device keeps a queue of the peers
  * that may have one armed: a binary min-heap (dev->timerq) keyed by a time
  * no later than the peer's earliest deadline, the peer knowing its place
  * (timer_slot). So an expiry costs O(log peers) and idle peers cost
@@ -35,6 +35,7 @@
 #include "device.h"
 #include "log.h"
 #include "noise.h"
+#include "reach.h"
 #include "send.h"
 
 #include <errno.h>
@@ -192,11 +193,16 @@ void timers_any_authenticated_packet_sent(struct peer *p)
 void timers_any_authenticated_packet_received(struct peer *p)
 {
 	p->timer_new_handshake = 0;
+	reach_heard_from(&p->reach);
 }
 
 void timers_handshake_initiated(struct peer *p)
 {
-	arm(p, &p->timer_retransmit_handshake, REKEY_TIMEOUT_S * 1000ULL + jitter_ms());
+	/* A UDP probe (reach.c) is not retried: the session over TCP goes on. */
+	if (!p->reach.probing)
+		arm(p, &p->timer_retransmit_handshake, REKEY_TIMEOUT_S * 1000ULL + jitter_ms());
+	/* Unanswered initiations may call for another address or transport. */
+	reach_initiation_sent(p);
 }
 
 void timers_handshake_complete(struct peer *p)
@@ -205,6 +211,20 @@ void timers_handshake_complete(struct peer *p)
 	p->handshake_attempts = 0;
 	p->sent_lastminute_handshake = false;
 	clock_gettime(CLOCK_REALTIME, &p->last_handshake);
+	reach_handshake_complete(p);
+}
+
+/* The way to the peer changed (reach.c): retransmit the handshake now
+ * rather than after REKEY_TIMEOUT. */
+void timers_retry_handshake_now(struct peer *p)
+{
+	arm(p, &p->timer_retransmit_handshake, 0);
+}
+
+/* Transport = auto went over to TCP: probe UDP from time to time. */
+void timers_fell_back_to_tcp(struct peer *p)
+{
+	arm(p, &p->timer_probe_udp, REACH_PROBE_INTERVAL_MS);
 }
 
 /* Keys exist: make sure they are wiped if nothing renews them. */
@@ -222,7 +242,7 @@ void timers_any_authenticated_packet_traversal(struct peer *p)
 void timers_stop(struct peer *p)
 {
 	p->timer_retransmit_handshake = p->timer_send_keepalive = p->timer_new_handshake = 0;
-	p->timer_zero_key_material = p->timer_persistent_keepalive = 0;
+	p->timer_zero_key_material = p->timer_persistent_keepalive = p->timer_probe_udp = 0;
 	tq_remove(p);
 }
 
@@ -274,6 +294,12 @@ static void expired_persistent_keepalive(struct peer *p)
 		send_keepalive(p);
 }
 
+static void expired_probe_udp(struct peer *p)
+{
+	if (reach_probe_udp(p))
+		arm(p, &p->timer_probe_udp, REACH_PROBE_INTERVAL_MS);
+}
+
 static void fire(struct peer *p, uint64_t *timer, uint64_t now, void (*expired)(struct peer *))
 {
 	if (*timer && *timer <= now) {
@@ -297,6 +323,7 @@ static uint64_t earliest_deadline(const struct peer *p)
 	next_min(&next, p->timer_new_handshake);
 	next_min(&next, p->timer_zero_key_material);
 	next_min(&next, p->timer_persistent_keepalive);
+	next_min(&next, p->timer_probe_udp);
 	return next;
 }
 
@@ -323,6 +350,7 @@ uint64_t timers_run(struct device *dev, uint64_t now)
 		fire(p, &p->timer_new_handshake, now, expired_new_handshake);
 		fire(p, &p->timer_zero_key_material, now, expired_zero_key_material);
 		fire(p, &p->timer_persistent_keepalive, now, expired_persistent_keepalive);
+		fire(p, &p->timer_probe_udp, now, expired_probe_udp);
 		/* Expiry functions may arm other timers of this peer. */
 		next = earliest_deadline(p);
 		if (next)

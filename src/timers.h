@@ -20,6 +20,10 @@ void timers_handshake_complete(struct peer *p);
 void timers_session_derived(struct peer *p);
 void timers_any_authenticated_packet_traversal(struct peer *p);
 void timers_stop(struct peer *p);
+/* reach.c: the handshake again at once (a new address or transport); and
+ * UDP to be probed now and then (Transport = auto went over to TCP). */
+void timers_retry_handshake_now(struct peer *p);
+void timers_fell_back_to_tcp(struct peer *p);
 
 /* Fire every due timer; returns when to run again (0: nothing armed).
  * That may be a little early, never late (see timers.c). */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mactable.h"
 #include "netlink.h"
+#include "reach.h"
 #include "sandbox.h"
 #include "tcp.h"
 #include "udp.h"
@@ -215,6 +216,7 @@ static void do_get(struct device *dev, struct out *o)
 
 static void do_stats(struct device *dev, struct out *o)
 {
+	struct peer *p;
 	int i;
 
 	out_printf(o, "offloads=%s%s%s%s%s\n", dev->tun.vnet_hdr_sz ? "vnet_hdr" : "none",
@@ -240,6 +242,16 @@ static void do_stats(struct device *dev, struct out *o)
 
 		tcp_stats(&dev->io, &st);
 		out_printf(o, "tcp=listening on %u, %u connections (%u with a peer)\n", st.port, st.conns, st.bound);
+	}
+	/* Transport = tcp or auto, Endpoint names (reach.c). */
+	for (p = dev->peers_head; p; p = p->list_next) {
+		char b64[KEY_B64_LEN], line[512];
+
+		reach_describe(p, line, sizeof(line));
+		if (!line[0])
+			continue;
+		key_to_base64(b64, p->public_key);
+		out_printf(o, "peer=%s %s\n", b64, line);
 	}
 	for (i = 0; i < DROP_MAX; i++)
 		out_printf(o, "drop_%s=%llu\n", drop_reason_name[i], (unsigned long long)dev->drops[i]);

@@ -20,6 +20,7 @@
 #define PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 #define PUB1 "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 #define PUB2 "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
+#define PUB3 "J+E4F6HLd40zESugH5Mk0eoFAmY5agDUfvKLPe67gGc="
 #define PSK  "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="
 
 /* stderr goes to a temporary file while a parser runs, so that the tests
@@ -118,6 +119,33 @@ static void ferry_keys(void **state)
 	assert_int_equal(c.user.gid, 12345);
 	assert_string_equal(c.user.name, "root");
 	assert_true(c.sandbox_off);
+	conf_device_free(&c);
+}
+
+/* Transport = auto and TCPPort; an Endpoint's host name is kept (to be
+ * resolved again), an address is not, and a second Endpoint replaces the
+ * first with its name or lack of one. */
+static void transport_auto_and_endpoint_names(void **state)
+{
+	const char *msgs;
+	struct conf_device c;
+
+	(void)state;
+	assert_int_equal(parse("[Interface]\n[Peer]\nPublicKey = " PUB1 "\nTransport = AUTO\nTCPPort = 443\n"
+			       "Endpoint = localhost:51820\n[Peer]\nPublicKey = " PUB2 "\nEndpoint = 192.0.2.1:1\n"
+			       "[Peer]\nPublicKey = " PUB3 "\nEndpoint = localhost:2\nEndpoint = [2001:db8::1]:3\n",
+			       CONF_WG_QUICK, &c, &msgs),
+			 0);
+	assert_string_equal(msgs, "");
+	assert_int_equal(c.n_peers, 3);
+	assert_int_equal(c.peers[0].transport, CONF_TRANSPORT_AUTO);
+	assert_true(c.peers[0].flags & CONF_PEER_HAS_TCP_PORT);
+	assert_int_equal(c.peers[0].tcp_port, 443);
+	assert_string_equal(c.peers[0].endpoint_name, "localhost:51820");
+	assert_int_equal(ntohs(c.peers[0].endpoint.in4.sin_port), 51820);
+	assert_null(c.peers[1].endpoint_name);
+	assert_false(c.peers[1].flags & CONF_PEER_HAS_TCP_PORT);
+	assert_null(c.peers[2].endpoint_name);
 	conf_device_free(&c);
 }
 
@@ -251,7 +279,11 @@ static const struct bad_case bad_cases[] = {
 	{ CONF_WG_QUICK, I "ListenTCP = 0\n", "wg0.conf:2: ListenTCP: '0' is out of range (1-65535)" },
 	{ CONF_WG_QUICK, I "StrictMACs = maybe\n", "wg0.conf:2: StrictMACs: 'maybe' must be yes or no" },
 	{ CONF_WG_QUICK, I "LinkLocal = keep\n", "wg0.conf:2: LinkLocal: 'keep' must be drop or forward" },
-	{ CONF_WG_QUICK, P "Transport = sctp\n", "wg0.conf:3: Transport: 'sctp' must be udp or tcp" },
+	{ CONF_WG_QUICK, P "Transport = sctp\n", "wg0.conf:3: Transport: 'sctp' must be udp, tcp or auto" },
+	{ CONF_WG_QUICK, P "TCPPort = 0\n", "wg0.conf:3: TCPPort: '0' is out of range (1-65535)" },
+	{ CONF_WG_QUICK, P "TCPPort = https\n", "wg0.conf:3: TCPPort: 'https' is not a number" },
+	{ CONF_WG_QUICK, I "TCPPort = 443\n", "wg0.conf:2: TCPPort belongs in [Peer], not in [Interface]" },
+	{ CONF_WG_SETCONF, P "TCPPort = 443\n", "wg0.conf:3: TCPPort is a wg-quick key, not accepted by setconf" },
 	{ CONF_WG_QUICK, P "Compression = zstd\n", "wg0.conf:3: Compression: 'zstd' must be lz4 or none" },
 	{ CONF_WG_QUICK, P "MACs = 02:00:00:00:00:01, 02:00:00:00:00\n",
 	  "wg0.conf:3: MACs: '02:00:00:00:00' is not a MAC address (aa:bb:cc:dd:ee:ff)" },
@@ -559,6 +591,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wg_quick_file_with_every_key),
 		cmocka_unit_test(ferry_keys),
+		cmocka_unit_test(transport_auto_and_endpoint_names),
 		cmocka_unit_test(setconf_file),
 		cmocka_unit_test(reports_each_error_exactly),
 		cmocka_unit_test(never_prints_secrets),

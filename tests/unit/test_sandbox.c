@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -271,6 +272,105 @@ static void filter_allows_and_refuses(void **state)
 	assert_true(sandbox_allowed_calls() >= 40);
 }
 
+/* The resolver helper's filter: what getaddrinfo() needs, and not even
+ * the little more the daemon may do. */
+enum resolver_probe {
+	R_LOAD,
+	R_OPEN_READ,
+	R_SOCKET_INET,
+	R_SOCKET_NETLINK,
+	R_IOCTL_FIONREAD,
+	R_MMAP_RW,
+	R_OPEN_CREATE,
+	R_OPEN_TUN,
+	R_SOCKET_UNIX,
+	R_SOCKET_PACKET,
+	R_EXECVE,
+	R_MMAP_EXEC,
+	R_LISTEN,
+	R_ACCEPT,
+	R_UNLINK,
+	R_KILL_PARENT,
+	R_SETUID,
+	R_OPEN_WRITE,
+	R_MAX
+};
+
+static void probe_resolver_filter(int fd, void *arg)
+{
+	int r[R_MAX] = { 0 }, s, n = 0;
+	pid_t parent = getppid();
+	void *m;
+
+	(void)arg;
+	r[R_LOAD] = -sandbox_load_resolver_filter();
+	r[R_OPEN_READ] = RESULT(open("/etc/hosts", O_RDONLY | O_CLOEXEC));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r[R_SOCKET_INET] = RESULT(s);
+	r[R_SOCKET_NETLINK] = RESULT(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0));
+	r[R_IOCTL_FIONREAD] = RESULT(ioctl(s, FIONREAD, &n));
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r[R_MMAP_RW] = m == MAP_FAILED ? errno : 0;
+	r[R_OPEN_CREATE] = RESULT(open("/nonexistent/ferry-test", O_RDONLY | O_CREAT, 0600));
+	r[R_OPEN_TUN] = RESULT(open("/dev/net/tun", O_RDWR));
+	r[R_SOCKET_UNIX] = RESULT(socket(AF_UNIX, SOCK_STREAM, 0));
+	r[R_SOCKET_PACKET] = RESULT(socket(AF_PACKET, SOCK_RAW, 0));
+	r[R_EXECVE] = RESULT(execve("/bin/true", (char *[]){ "true", NULL }, (char *[]){ NULL }));
+	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r[R_MMAP_EXEC] = m == MAP_FAILED ? errno : 0;
+	r[R_LISTEN] = RESULT(listen(s, 1));
+	r[R_ACCEPT] = RESULT(accept4(s, NULL, NULL, 0));
+	r[R_UNLINK] = RESULT(unlink("/nonexistent/ferry-test"));
+	r[R_KILL_PARENT] = RESULT(kill(parent, 0));
+	r[R_SETUID] = RESULT(setuid(0));
+	/* The sanitizer runtime needs this one. */
+	r[R_OPEN_WRITE] = RESULT(open("/dev/null", O_WRONLY));
+	if (write(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(2);
+}
+
+static void resolver_filter_allows_and_refuses(void **state)
+{
+	static const char *const names[R_MAX] = {
+		[R_LOAD] = "loading the filter",
+		[R_OPEN_READ] = "open(/etc/hosts, O_RDONLY)",
+		[R_SOCKET_INET] = "socket(AF_INET)",
+		[R_SOCKET_NETLINK] = "socket(AF_NETLINK)",
+		[R_IOCTL_FIONREAD] = "ioctl(FIONREAD)",
+		[R_MMAP_RW] = "mmap(PROT_READ|PROT_WRITE)",
+		[R_OPEN_CREATE] = "open(O_CREAT)",
+		[R_OPEN_TUN] = "open(/dev/net/tun, O_RDWR)",
+		[R_SOCKET_UNIX] = "socket(AF_UNIX)",
+		[R_SOCKET_PACKET] = "socket(AF_PACKET)",
+		[R_EXECVE] = "execve",
+		[R_MMAP_EXEC] = "mmap(PROT_EXEC)",
+		[R_LISTEN] = "listen",
+		[R_ACCEPT] = "accept4",
+		[R_UNLINK] = "unlink",
+		[R_KILL_PARENT] = "kill(parent)",
+		[R_SETUID] = "setuid",
+		[R_OPEN_WRITE] = "open(O_WRONLY)",
+	};
+	int r[R_MAX], i, status;
+
+	(void)state;
+	status = in_child(probe_resolver_filter, NULL, r, sizeof(r));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < R_MAX; i++) {
+		int want = i <= R_MMAP_RW ? 0 : EPERM;
+
+#ifdef SANITIZER
+		if (i >= R_OPEN_WRITE)
+			continue;
+#endif
+		if (r[i] != want)
+			fail_msg("%s: %s, expected %s", names[i], r[i] ? strerror(r[i]) : "allowed",
+				 want ? strerror(want) : "allowed");
+	}
+	/* Smaller than the daemon's. */
+	assert_true(sandbox_resolver_allowed_calls() < sandbox_allowed_calls());
+}
+
 static void do_abort(int fd, void *arg)
 {
 	int ret = sandbox_load_filter();
@@ -503,6 +603,7 @@ int main(void)
 		cmocka_unit_test(parse_user_refuses),
 		cmocka_unit_test(parse_options),
 		cmocka_unit_test(filter_allows_and_refuses),
+		cmocka_unit_test(resolver_filter_allows_and_refuses),
 		cmocka_unit_test(filter_lets_abort_abort),
 		cmocka_unit_test(secrets_not_dumped),
 		cmocka_unit_test(enter_as_nobody),

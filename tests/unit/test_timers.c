@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_RETRANSMIT, T_KEEPALIVE, T_NEW_HANDSHAKE, T_ZERO_KEYS, T_PERSISTENT, N_TIMERS };
+enum { T_RETRANSMIT, T_KEEPALIVE, T_NEW_HANDSHAKE, T_ZERO_KEYS, T_PERSISTENT, T_PROBE_UDP, N_TIMERS };
 
 static uint64_t *timer_of(struct peer *p, int which)
 {
@@ -31,8 +31,10 @@ static uint64_t *timer_of(struct peer *p, int which)
 		return &p->timer_new_handshake;
 	case T_ZERO_KEYS:
 		return &p->timer_zero_key_material;
-	default:
+	case T_PERSISTENT:
 		return &p->timer_persistent_keepalive;
+	default:
+		return &p->timer_probe_udp;
 	}
 }
 
@@ -77,7 +79,7 @@ static uint32_t rnd(uint32_t n)
 /* One random timer event on @p, as the packet path reports them. */
 static void random_event(struct peer *p)
 {
-	switch (rnd(9)) {
+	switch (rnd(10)) {
 	case 0:
 		timers_handshake_initiated(p);
 		break;
@@ -102,6 +104,9 @@ static void random_event(struct peer *p)
 		break;
 	case 7:
 		timers_handshake_complete(p);
+		break;
+	case 8:
+		timers_fell_back_to_tcp(p);
 		break;
 	default:
 		timers_stop(p);
