@@ -131,6 +131,13 @@ static int open_device(struct device *dev, enum tun_mode mode, bool exclusive, u
 	dev->links = netlink_watch_links();
 	if (!dev->links)
 		log_warn("%s: cannot watch the link for MTU changes: %s", dev->name, strerror(errno));
+	/* Sticky sources follow the routes (device_check_source); without
+	 * these, a source is kept until sending from it fails. */
+	dev->routes = netlink_watch_routes4();
+	dev->route_query = netlink_query_open();
+	dev->route_gen = 1;
+	if (!dev->routes || !dev->route_query)
+		log_warn("%s: cannot watch routes (source addresses kept regardless): %s", dev->name, strerror(errno));
 	if (dev->tun.vnet_hdr_sz) {
 		ret = tun_set_offload(&dev->tun, offloads);
 		dev->tun_gro = ret > 0;
@@ -171,6 +178,10 @@ void device_destroy(struct device *dev)
 	tun_close(&dev->tun);
 	netlink_watch_close(dev->links);
 	dev->links = NULL;
+	netlink_watch_close(dev->routes);
+	dev->routes = NULL;
+	netlink_query_close(dev->route_query);
+	dev->route_query = NULL;
 	if (dev->macs)
 		mactable_free(dev->macs);
 	dev->macs = NULL;
@@ -334,6 +345,30 @@ static void on_link(struct loop_handler *h, uint32_t events)
 	netlink_watch_read(dev->links, link_changed, dev);
 }
 
+/* Routes changed: every sticky source is checked again before its next use. */
+static void on_routes(struct loop_handler *h, uint32_t events)
+{
+	struct device *dev = source_device(h);
+
+	(void)events;
+	if (netlink_watch_changes(dev->routes) > 0 && ++dev->route_gen == 0)
+		dev->route_gen = 1;
+}
+
+void device_check_source(struct device *dev, struct endpoint *e)
+{
+	int oif;
+
+	if (e->kind != ENDPOINT_UDP || e->src_family != AF_INET || e->addr.sa.sa_family != AF_INET ||
+	    e->src_route_gen == dev->route_gen || !dev->route_query)
+		return;
+	e->src_route_gen = dev->route_gen;
+	/* No answer (no route at all): keep the source; sending says more. */
+	if (netlink_route4_oif(dev->route_query, &e->addr.in4.sin_addr, &e->src.v4, dev->io.fwmark, &oif) < 0)
+		return;
+	e->src_off_route = e->src_ifindex && (uint32_t)oif != e->src_ifindex;
+}
+
 void device_start_helpers(struct device *dev, const struct sandbox_opts *sb)
 {
 	if (dev->resolver || !reach_wants_resolver(dev))
@@ -433,6 +468,8 @@ int device_run(struct device *dev)
 	 * sandbox, so that a change made since is waiting to be read. */
 	if (dev->links && watch_source(dev, &link, netlink_watch_fd(dev->links), on_link) < 0)
 		log_warn("%s: cannot watch the link for MTU changes", dev->name);
+	if (dev->routes && watch_source(dev, &dev->routes_src, netlink_watch_fd(dev->routes), on_routes) < 0)
+		log_warn("%s: cannot watch routes", dev->name);
 	if (watch_source(dev, &tun, dev->tun.fd[0], on_tun) ||
 	    watch_source(dev, &dev->timer, dev->timer.fd, on_timer) ||
 	    watch_source(dev, &uapi, dev->uapi_fd, on_uapi) || watch_source(dev, &sig, sig.fd, on_signal) ||

@@ -45,11 +45,16 @@ struct device {
 	unsigned int mtu;	     /* the link's, followed as it changes (device_run) */
 	int ifindex;		     /* of the TUN/TAP device, once the loop runs */
 	struct netlink_watch *links; /* link changes (netlink.h), while the loop runs */
-	bool tap;		     /* TAP mode: Ethernet frames, a learning switch */
-	struct mactable *macs;	     /* TAP mode */
-	bool strict_macs;	     /* TAP: peers may send only from their static MACs */
-	bool forward_link_local;     /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
-	uint64_t housekeeping_ms;    /* MAC ageing and TCP timeouts, once a second */
+	/* IPv4 route changes and a socket to look routes up: whether a peer's
+	 * sticky source still fits the route to it (device_check_source). */
+	struct netlink_watch *routes;
+	struct netlink_query *route_query;
+	uint32_t route_gen;	  /* route changes seen, from 1 */
+	bool tap;		  /* TAP mode: Ethernet frames, a learning switch */
+	struct mactable *macs;	  /* TAP mode */
+	bool strict_macs;	  /* TAP: peers may send only from their static MACs */
+	bool forward_link_local;  /* TAP: pass 01:80:c2:00:00:0x frames from peers on */
+	uint64_t housekeeping_ms; /* MAC ageing and TCP timeouts, once a second */
 
 	struct noise_local local;      /* our keys; peers by key, sessions by index */
 	struct cookie_checker checker; /* MAC1 and cookies for what comes to us */
@@ -90,6 +95,7 @@ struct device {
 	 * some peer had a name when the daemon started, and its answers. */
 	struct resolver *resolver;
 	struct loop_source resolved;
+	struct loop_source routes_src;
 	int uapi_fd;
 	uint64_t timer_armed_ms;
 	bool stop;
@@ -117,6 +123,10 @@ void device_start_helpers(struct device *dev, const struct sandbox_opts *sb);
 /* Run the event loop until a signal, the device's deletion or the removal
  * of its UAPI socket file. */
 int device_run(struct device *dev);
+/* Before sending to @e (a peer's endpoint): if the routes changed since its
+ * IPv4 source was last checked, is the route to the peer from that source
+ * still by the interface its messages come in on? (struct endpoint.) */
+void device_check_source(struct device *dev, struct endpoint *e);
 /* The UDP sockets were (re)opened: watch them (control path). */
 void device_watch_udp(struct device *dev);
 

@@ -470,20 +470,51 @@ struct netlink_watch {
 	struct mnl_socket *nl;
 };
 
-struct netlink_watch *netlink_watch_links(void)
+static struct netlink_watch *watch_open(unsigned int groups)
 {
 	struct netlink_watch *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
 	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+	if (!w->nl || mnl_socket_bind(w->nl, groups, MNL_SOCKET_AUTOPID) < 0) {
 		if (w->nl)
 			mnl_socket_close(w->nl);
 		free(w);
 		return NULL;
 	}
 	return w;
+}
+
+struct netlink_watch *netlink_watch_links(void)
+{
+	return watch_open(RTMGRP_LINK);
+}
+
+struct netlink_watch *netlink_watch_routes4(void)
+{
+	return watch_open(RTMGRP_IPV4_ROUTE);
+}
+
+int netlink_watch_changes(struct netlink_watch *w)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int n = 0, reads;
+
+	/* Bounded: a burst of changes is read over a few turns of the loop. */
+	for (reads = 0; reads < 16; reads++) {
+		ssize_t len = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
+
+		if (len < 0) {
+			/* Messages were lost: they were changes, of something. */
+			n += errno == ENOBUFS;
+			if (errno != ENOBUFS)
+				break;
+			continue;
+		}
+		n++;
+	}
+	return n;
 }
 
 int netlink_watch_fd(const struct netlink_watch *w)
@@ -532,6 +563,97 @@ void netlink_watch_close(struct netlink_watch *w)
 		return;
 	mnl_socket_close(w->nl);
 	free(w);
+}
+
+/* --- route lookups (sticky source addresses) ------------------------------ */
+
+struct netlink_query {
+	struct mnl_socket *nl;
+	unsigned int portid, seq;
+};
+
+struct netlink_query *netlink_query_open(void)
+{
+	struct netlink_query *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		if (q->nl)
+			mnl_socket_close(q->nl);
+		free(q);
+		return NULL;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	q->seq = (unsigned int)time(NULL);
+	return q;
+}
+
+static int route_oif_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	int *oif = data;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_get_payload_len(a) == sizeof(uint32_t))
+			*oif = (int)mnl_attr_get_u32(a);
+	}
+	return MNL_CB_OK;
+}
+
+int netlink_route4_oif(struct netlink_query *q, const struct in_addr *dst, const struct in_addr *src, uint32_t mark,
+		       int *oif)
+{
+	char req[256], buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_start(req, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	unsigned int seq = ++q->seq;
+	int found = -1, reads;
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
+	if (src->s_addr) {
+		rtm->rtm_src_len = 32;
+		mnl_attr_put(nlh, RTA_SRC, sizeof(*src), src);
+	}
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* The answer is queued before sendto() returns; a stale answer to an
+	 * earlier question (whose reader gave up) is skipped by its number. */
+	for (reads = 0; reads < 4; reads++) {
+		ssize_t n = mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+		int ret;
+
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, q->portid, route_oif_cb, &found);
+		if (ret < 0) {
+			if (errno == ESRCH || errno == EPROTO)
+				continue; /* another question's answer */
+			return -errno;
+		}
+		if (found > 0) {
+			*oif = found;
+			return 0;
+		}
+	}
+	return -ENETUNREACH;
+}
+
+void netlink_query_close(struct netlink_query *q)
+{
+	if (!q)
+		return;
+	mnl_socket_close(q->nl);
+	free(q);
 }
 
 /* --- looking up addresses and the default route (overlay mode) --- */

@@ -66,6 +66,26 @@ int netlink_watch_fd(const struct netlink_watch *w);
 int netlink_watch_read(struct netlink_watch *w, int (*cb)(const struct netlink_link *link, void *ctx), void *ctx);
 void netlink_watch_close(struct netlink_watch *w);
 
+/* IPv4 route changes (RTMGRP_IPV4_ROUTE): the loop only needs to know that
+ * something changed. netlink_watch_changes() reads what waits (bounded) and
+ * returns how many messages it read, counting a lost burst (ENOBUFS) as
+ * one: then something changed too. */
+struct netlink_watch *netlink_watch_routes4(void);
+int netlink_watch_changes(struct netlink_watch *w);
+
+/* Route lookups on a socket opened once, before any sandbox (socket() of
+ * AF_NETLINK is not allowed after): which interface a packet to @dst from
+ * @src (our address; 0.0.0.0: any) with mark @mark would leave by, as the
+ * kernel decides for a UDP socket's sendmsg() with that source (policy
+ * rules included). Returns 0 and *oif, or a negative errno (-ENETUNREACH:
+ * no route). Never blocks: the kernel answers a route request before
+ * sendto() returns. */
+struct netlink_query;
+struct netlink_query *netlink_query_open(void);
+int netlink_route4_oif(struct netlink_query *q, const struct in_addr *dst, const struct in_addr *src, uint32_t mark,
+		       int *oif);
+void netlink_query_close(struct netlink_query *q);
+
 /* Overlay mode finds its public address: the first global IPv4 address of
  * @name (-EADDRNOTAVAIL when none), the link that holds IPv4 address
  * @addr, and the link of the main table's IPv4 default route (-ENETUNREACH

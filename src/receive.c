@@ -34,9 +34,20 @@
  * from; over TCP, that is the connection it came on, if still open. */
 static void set_endpoint(struct peer *p, const struct endpoint *from)
 {
+	struct endpoint *e = &p->transport.endpoint;
+	uint32_t checked = e->src_route_gen;
+	bool off_route = e->src_off_route;
+
 	if (from->kind == ENDPOINT_TCP && !tcp_authenticated(&p->dev->io, from, &p->transport))
 		return;
-	p->transport.endpoint = *from;
+	/* The same source as before keeps its route check (device.c), so that
+	 * the routes are asked once per change, not once per message. */
+	if (e->kind != ENDPOINT_UDP || from->kind != ENDPOINT_UDP || from->src_family != e->src_family ||
+	    from->src_ifindex != e->src_ifindex || memcmp(&from->src, &e->src, sizeof(e->src)))
+		checked = 0, off_route = false;
+	*e = *from;
+	e->src_route_gen = checked;
+	e->src_off_route = off_route;
 }
 
 /* Under load, handshakes need a cookie (MAC2) and pass the per-source rate

@@ -112,6 +112,9 @@ static void queue_message(struct device *dev, struct peer *p, const struct endpo
 		device_count_drop(dev, DROP_NO_ENDPOINT);
 		return;
 	}
+	/* Its source address still right for the routes? (Rarely asks.) */
+	if (p && to == &p->transport.endpoint)
+		device_check_source(dev, &p->transport.endpoint);
 	if (b->n == TX_BATCH_MAX)
 		send_flush(dev); /* the slots in the arena stay valid: a flush never moves them */
 	b->msgs[b->n++] =

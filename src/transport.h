@@ -52,6 +52,14 @@ struct endpoint {
 		struct in_addr v4;
 		struct in6_addr v6;
 	} src;
+	/* IPv4, as the kernel's WireGuard does: the source is used only while
+	 * the route to the peer (from that source) leaves by the interface the
+	 * peer's messages come in on; src_off_route says it does not, and
+	 * the routing decision chooses. Checked again when the routes change
+	 * (src_route_gen against the device's count of route changes; 0:
+	 * never checked) by device_check_source(). */
+	uint32_t src_route_gen;
+	bool src_off_route;
 };
 
 static inline bool endpoint_is_set(const struct endpoint *e)

@@ -170,7 +170,8 @@ static socklen_t addr_len(const union conf_endpoint *to)
 static void fill_msghdr(struct udp_tx *tx, int i, struct tx_msg *m)
 {
 	struct msghdr *h = &tx->msgs[i].msg_hdr;
-	bool gso = m->seg && m->len > m->seg, src = m->to.src_family == m->to.addr.sa.sa_family;
+	bool gso = m->seg && m->len > m->seg;
+	bool src = m->to.src_family == m->to.addr.sa.sa_family && !m->to.src_off_route;
 	size_t room = 0;
 	struct cmsghdr *c;
 

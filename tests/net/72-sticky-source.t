@@ -10,13 +10,19 @@
 # 192.0.2.11, C to 198.51.100.1, D to 2001:db8:73::11. Each sees A's replies come from the address it sent to (its `wg
 # show` endpoint stays that address). Then 192.0.2.11 goes away: A's replies
 # to B fall back to what routing chooses, and traffic still flows.
+#
+# Last, a route to B over a new, second link between A and B (with its own
+# source address, 203.0.113.1) takes precedence over the one over eth0:
+# A's source for B (192.0.2.1, on eth0) no longer fits the route, and A
+# sends from the new route's source instead, as the kernel's WireGuard does
+# (WireGuard's netns.sh "route precedence"; ferry kept 192.0.2.1 before).
 # Other implementations: WG_A=... WG_PEERS=... (wireguard-go for the peers)
 # asan: yes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 WG_A=${WG_A:-$FERRY}
 WG_PEERS=${WG_PEERS:-$FERRY}
-plan 11
+plan 14
 note "A runs: $WG_A; B, C, D run: $WG_PEERS"
 
 wg_host A a 192.0.2.1 2001:db8:72::1
@@ -89,4 +95,17 @@ wt check "A's endpoint for B is B's own address (our source address is not shown
 ip -n "$A" addr del 192.0.2.11/24 dev eth0
 wt check "with 192.0.2.11 gone, A still reaches B (sending from what routing chooses)" ping_ok "$A" 10.72.0.2
 wt check "and B, replying, now sees A at 192.0.2.1" wait_for 5 endpoint_is "$B" "$IB" "192.0.2.1:$PORT"
+
+# A second link between A and B, and a route to B over it that wins.
+precedence() {
+	ip link add x0 netns "$A" type veth peer name x1 netns "$B" &&
+		ip -n "$A" addr add 203.0.113.1/32 dev x0 && ip -n "$A" link set x0 up &&
+		ip -n "$B" link set x1 up && ip -n "$B" route add 203.0.113.1/32 dev x1 &&
+		nsx "$A" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.x0.rp_filter=0 &&
+		nsx "$B" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.x1.rp_filter=0 &&
+		ip -n "$A" route add 192.0.2.2/32 dev x0 src 203.0.113.1
+}
+wt check "a route to B over a second link (source 203.0.113.1) takes precedence" precedence
+wt check "A pings B over it" ping_ok "$A" -c 3 10.72.0.2
+wt check "and B sees A at 203.0.113.1: A's source followed the route" wait_for 5 endpoint_is "$B" "$IB" "203.0.113.1:$PORT"
 wt check "A, B, C, D still run" eval "kill -0 ${PIDA:-0} && kill -0 ${PIDB:-0} && kill -0 ${PIDC:-0} && kill -0 ${PIDD:-0}"
