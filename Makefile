@@ -129,9 +129,10 @@ fuzzers: $(FUZZ_BINS)
 fuzz:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
 
-# Run each fuzz target for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+# Run each fuzz target (or those in FUZZ_TARGETS) for FUZZ_SECONDS from its
+# seed corpus (tests/fuzz/corpus/NAME).
 fuzz-run: fuzz
-	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit

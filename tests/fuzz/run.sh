@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run every fuzz target in build/fuzz/tests/fuzz/ for SECONDS each (default
-# 10), starting from a copy of its seed corpus in tests/fuzz/corpus/NAME (the
+# Run every fuzz target in build/fuzz/tests/fuzz/ (or only those NAMEd) for
+# SECONDS each (default 10), starting from a copy of its seed corpus in tests/fuzz/corpus/NAME (the
 # repository's corpus is never modified), and print TAP: one line per target,
 # and for a failure the end of its log. Exit status 0 only if none failed.
 #
@@ -14,9 +14,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 
 seconds=${1:-10}
+[ $# -gt 0 ] && shift
 case $seconds in
 '' | *[!0-9]*)
-	echo "usage: $0 [SECONDS]" >&2
+	echo "usage: $0 [SECONDS [NAME...]]" >&2
 	exit 2
 	;;
 esac
@@ -26,6 +27,18 @@ targets=()
 for t in build/fuzz/tests/fuzz/fuzz_*; do
 	[ -x "$t" ] && [ -f "$t" ] && case $t in *.d | *.o) ;; *) targets+=("$t") ;; esac
 done
+if [ $# -gt 0 ]; then # only the targets named
+	chosen=()
+	for name in "$@"; do
+		t=build/fuzz/tests/fuzz/$name
+		if [ ! -x "$t" ] || [ ! -f "$t" ]; then
+			echo "$0: no fuzz target $name in build/fuzz/tests/fuzz (run make fuzz)" >&2
+			exit 2
+		fi
+		chosen+=("$t")
+	done
+	targets=("${chosen[@]}")
+fi
 if [ ${#targets[@]} -eq 0 ]; then
 	echo "1..0 # SKIP no fuzz targets in build/fuzz/tests/fuzz (run make fuzz)"
 	exit 0
