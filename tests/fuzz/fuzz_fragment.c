@@ -44,6 +44,17 @@ static bool in_table(const struct fragment_table *t, uint32_t id)
 	return false;
 }
 
+/* In the table and not yet timed out at @now: a piece of its id adds to
+ * it. (One timed out is still in a slot until the table looks, and a piece
+ * of the same id then starts a new whole.) */
+static bool in_table_live(const struct fragment_table *t, uint32_t id, uint64_t now)
+{
+	for (int i = 0; i < FRAGMENT_SLOTS; i++)
+		if (t->slot[i].used && t->slot[i].id == id && now - t->slot[i].born_ms <= FRAGMENT_TIMEOUT_MS)
+			return true;
+	return false;
+}
+
 static struct expectation *expectation_of(uint32_t id, bool fresh)
 {
 	struct expectation *free_one = NULL;
@@ -79,7 +90,7 @@ static void piece(struct fragment_table *t, const uint8_t *rec, size_t len, uint
 	memcpy(copy, rec, len);
 	if (len - 1 >= FERRY_FRAGMENT_LEN) {
 		id = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
-		before = in_table(t, id);
+		before = in_table_live(t, id, *now);
 	}
 	/* The first byte is the clock; the piece starts at the second. */
 	r = fragment_add(t, h, len - 1, *now, &whole, &wlen, &lost);
