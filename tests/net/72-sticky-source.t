@@ -16,13 +16,17 @@
 # A's source for B (192.0.2.1, on eth0) no longer fits the route, and A
 # sends from the new route's source instead, as the kernel's WireGuard does
 # (WireGuard's netns.sh "route precedence"; ferry kept 192.0.2.1 before).
+# For IPv6 the kernel keeps the source and lets the route choose the
+# interface: a better route to D over a second link carries A's replies
+# from 2001:db8:73::11, although ferry names eth0 in IPV6_PKTINFO (for a
+# global destination the kernel only prefers that interface among equals).
 # Other implementations: WG_A=... WG_PEERS=... (wireguard-go for the peers)
 # asan: yes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 WG_A=${WG_A:-$FERRY}
 WG_PEERS=${WG_PEERS:-$FERRY}
-plan 14
+plan 17
 note "A runs: $WG_A; B, C, D run: $WG_PEERS"
 
 wg_host A a 192.0.2.1 2001:db8:72::1
@@ -108,4 +112,23 @@ precedence() {
 wt check "a route to B over a second link (source 203.0.113.1) takes precedence" precedence
 wt check "A pings B over it" ping_ok "$A" -c 3 10.72.0.2
 wt check "and B sees A at 203.0.113.1: A's source followed the route" wait_for 5 endpoint_is "$B" "$IB" "203.0.113.1:$PORT"
+# And a route to D over a second link, for IPv6: the same prefix as eth0's,
+# with a better metric.
+precedence6() {
+	ip link add y0 netns "$A" type veth peer name y1 netns "$D" &&
+		ip -n "$A" addr add 2001:db8:74::1/64 dev y0 nodad && ip -n "$D" addr add 2001:db8:74::4/64 dev y1 nodad &&
+		ip -n "$A" link set y0 up && ip -n "$D" link set y1 up &&
+		ip -n "$A" route add 2001:db8:72::/64 via 2001:db8:74::4 dev y0 metric 1
+}
+rx_of_y1() { nsx "$D" cat /sys/class/net/y1/statistics/rx_packets; }
+over_y1() { # A's pings to D come in on y1
+	local before after
+	before=$(rx_of_y1) && ping_ok "$A" -c 3 10.72.0.4 && after=$(rx_of_y1) || return 1
+	[ $((after - before)) -ge 3 ] && return 0
+	echo "D's y1 received $((after - before)) packets during 3 pings from A (A's replies left by another interface)"
+	return 1
+}
+wt check "a route to D over a second link (IPv6) takes precedence" precedence6
+wt check "A's messages to D leave by it: the IPv6 source does not pin the interface" over_y1
+wt check "and D still sees A at [2001:db8:73::11]: the source stays, as the kernel's" endpoint_is "$D" "$ID" "[2001:db8:73::11]:$PORT"
 wt check "A, B, C, D still run" eval "kill -0 ${PIDA:-0} && kill -0 ${PIDB:-0} && kill -0 ${PIDC:-0} && kill -0 ${PIDD:-0}"
