@@ -54,20 +54,14 @@ static void set_log_level_from_env(void)
 		log_set_level(LOG_LEVEL_ERROR);
 }
 
-/* Fork; the parent waits for the child's word that it is ready, so that
- * whoever started us (wg-quick) can configure the device at once. */
-static int daemonize(int *ready_fd);
-static void detach_stdio(void);
-
 int daemon_go_background(struct device *dev, const struct sandbox_opts *sandbox)
 {
-	int ready_fd = -1, ret = daemonize(&ready_fd);
+	int ready_fd = -1, ret = daemon_fork(&ready_fd);
 
 	if (ret < 0) {
 		log_err("cannot go to the background: %s", strerror(-ret));
 		return ret;
 	}
-	detach_stdio();
 	/* Children of the daemon, not of the process that is about to exit;
 	 * before the sandbox, which allows no fork. */
 	device_start_helpers(dev, sandbox);
@@ -83,9 +77,9 @@ int daemon_go_background(struct device *dev, const struct sandbox_opts *sandbox)
 	return 0;
 }
 
-static int daemonize(int *ready_fd)
+int daemon_fork(int *ready_fd)
 {
-	int p[2];
+	int p[2], fd;
 	pid_t pid;
 	char c;
 
@@ -104,19 +98,14 @@ static int daemonize(int *ready_fd)
 	close(p[0]);
 	setsid();
 	*ready_fd = p[1];
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
 	return 0;
-}
-
-static void detach_stdio(void)
-{
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
 }
 
 int daemon_main(int argc, char **argv)

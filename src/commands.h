@@ -17,6 +17,12 @@ struct device;
  * exits 0 once the child reports it is ready (that is, now), so whoever
  * started us can configure at once, or 1 if it could not be. */
 int daemon_go_background(struct device *dev, const struct sandbox_opts *sandbox);
+/* Fork; the parent waits for the child's word ("y" written to *@ready_fd)
+ * and exits 0, or 1 if the child closes it or exits first, so that whoever
+ * started us (wg-quick, a service manager) can go on at once. The child
+ * starts a session of its own, its standard input and output on /dev/null
+ * (standard error stays: the log). Returns 0 in the child, or -errno. */
+int daemon_fork(int *ready_fd);
 int genkey_main(int argc, char **argv); /* genkey and genpsk */
 int pubkey_main(int argc, char **argv);
 int show_main(int argc, char **argv);

@@ -470,16 +470,24 @@ struct netlink_watch {
 	struct mnl_socket *nl;
 };
 
+/* A nonblocking rtnetlink socket, in the multicast @groups (0: none), for
+ * the event loop: the watches and the route lookups. */
+static struct mnl_socket *loop_socket(unsigned int groups)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (nl && mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
 static struct netlink_watch *watch_open(unsigned int groups)
 {
 	struct netlink_watch *w = calloc(1, sizeof(*w));
 
-	if (!w)
-		return NULL;
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, groups, MNL_SOCKET_AUTOPID) < 0) {
-		if (w->nl)
-			mnl_socket_close(w->nl);
+	if (w && !(w->nl = loop_socket(groups))) {
 		free(w);
 		return NULL;
 	}
@@ -503,15 +511,9 @@ int netlink_watch_changes(struct netlink_watch *w)
 
 	/* Bounded: a burst of changes is read over a few turns of the loop. */
 	for (reads = 0; reads < 16; reads++) {
-		ssize_t len = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
-
-		if (len < 0) {
-			/* Messages were lost: they were changes, of something. */
-			n += errno == ENOBUFS;
-			if (errno != ENOBUFS)
-				break;
-			continue;
-		}
+		/* A message, or a lost burst of them (ENOBUFS): changes either way. */
+		if (mnl_socket_recvfrom(w->nl, buf, sizeof(buf)) < 0 && errno != ENOBUFS)
+			break;
 		n++;
 	}
 	return n;
@@ -578,10 +580,8 @@ struct netlink_query *netlink_query_open(void)
 
 	if (!q)
 		return NULL;
-	q->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		if (q->nl)
-			mnl_socket_close(q->nl);
+	q->nl = loop_socket(0);
+	if (!q->nl) {
 		free(q);
 		return NULL;
 	}

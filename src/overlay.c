@@ -19,6 +19,7 @@
  * and a stream of events reach the same map. */
 #include "overlay.h"
 
+#include "commands.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "etcd.h"
@@ -1340,37 +1341,6 @@ static void tell_ready(struct overlay *o)
 	}
 }
 
-/* Fork now; the parent exits 0 when the child says it is ready (the lease,
- * the data plane, the subnet file and the first map are in place), 1 if
- * the child exits first. */
-static int go_background(struct overlay *o)
-{
-	int p[2], fd;
-	pid_t pid;
-	char c;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(p[1]);
-		_exit(read(p[0], &c, 1) == 1 && c == 'y' ? 0 : 1);
-	}
-	close(p[0]);
-	setsid();
-	o->ready_fd = p[1];
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return 0;
-}
-
 static int handle_signals(struct overlay *o, bool *stop)
 {
 	struct signalfd_siginfo si;
@@ -1544,7 +1514,9 @@ int overlay_run(const struct overlay_options *opt)
 		log_err("cannot initialise the crypto libraries");
 		return 1;
 	}
-	if (!opt->foreground && go_background(&o) < 0) {
+	/* The parent exits 0 when the child says it is ready (the lease, the
+	 * data plane, the subnet file and the first map are in place). */
+	if (!opt->foreground && daemon_fork(&o.ready_fd) < 0) {
 		log_err("overlay: cannot go to the background");
 		return 1;
 	}
