@@ -13,9 +13,9 @@
 plan 11
 
 PREFIX=/coreos.com/network
-FNET=10.244.200.0
+FNET=10.244.200.0 # above SubnetMax: never a ferry node's own random subnet
 
-check "etcd runs and holds the network configuration" eval 'ov_etcd_start && ov_config "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\"}}"'
+check "etcd runs and holds the network configuration" eval 'ov_etcd_start && ov_config "{\"Network\": \"10.244.0.0/16\", \"SubnetMax\": \"10.244.199.0\", \"Backend\": {\"Type\": \"wireguard\"}}"'
 ov_node A a 192.0.2.1
 ov_node B b 192.0.2.2
 wg_host F flannel 192.0.2.9

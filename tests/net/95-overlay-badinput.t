@@ -14,7 +14,9 @@
 plan 18
 
 PREFIX=/coreos.com/network
-GOOD='{"Network": "10.244.0.0/16", "Backend": {"Type": "wireguard"}}'
+# Nodes lease from 10.244.100.0 up (SubnetMin): the bad leases below, at
+# 10.244.50-55, never land on a node's own random subnet.
+GOOD='{"Network": "10.244.0.0/16", "SubnetMin": "10.244.100.0", "Backend": {"Type": "wireguard"}}'
 
 check "etcd runs" ov_etcd_start
 ov_node A a 192.0.2.1

@@ -10,7 +10,8 @@
 plan 7
 
 PREFIX=/coreos.com/network
-check "etcd runs, the configuration asks for LZ4" eval 'ov_etcd_start && ov_config "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\", \"Compression\": \"lz4\"}}"'
+# Nodes lease from 10.244.1-199.0 (SubnetMax); the lease this test writes is at 200.
+check "etcd runs, the configuration asks for LZ4" eval 'ov_etcd_start && ov_config "{\"Network\": \"10.244.0.0/16\", \"SubnetMax\": \"10.244.199.0\", \"Backend\": {\"Type\": \"wireguard\", \"Compression\": \"lz4\"}}"'
 ov_node A a 192.0.2.1
 ov_node B b 192.0.2.2
 check "nodes a and b, containers a1 and b1" eval 'ov_start a && ov_start b && ov_container A1 a a1 && ov_container B1 b b1'

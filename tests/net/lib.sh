@@ -35,6 +35,8 @@ t_cleanup() {
 	for ns in "${T_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	# T_KEEP=DIR keeps the logs and files of the run (DIR/<test>.<pid>/) for a post-mortem.
+	[ -n "${T_KEEP:-}" ] && mkdir -p "$T_KEEP" && cp -a "$T_TMP" "$T_KEEP/$(basename "$0" .t).$$" 2>/dev/null
 	rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
