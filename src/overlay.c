@@ -54,6 +54,7 @@
 #define ACQUIRE_TRIES	  10 /* as flannel's raceRetries */
 #define BACKOFF_MIN_MS	  250
 #define BACKOFF_MAX_MS	  4000
+#define PROGRAM_RETRY_MS  1000 /* the data plane refused a change: ask again */
 #define DATAPLANE_WAIT_MS 10000
 /* flannel's wireguard backend: IPv4 or IPv6 header, UDP, WireGuard's header and tag. */
 #define OVERHEAD 80
@@ -96,7 +97,9 @@ struct overlay {
 	bool etcd_down;					   /* an outage was logged and not yet its end */
 	bool need_reacquire;				   /* our lease expired or vanished */
 	bool conflict_logged;				   /* another node holds our subnet: said once */
+	bool need_program;				   /* the data plane lags o->raw: program() failed */
 	int64_t next_sync, next_keepalive, next_reacquire; /* ms, monotonic */
+	int64_t next_program;
 	unsigned int backoff_ms;
 
 	pid_t child;
@@ -824,6 +827,41 @@ static bool same_peer(const struct peer_entry *a, const struct peer_entry *b)
 	return a->net == b->net && a->ip == b->ip && a->port == b->port && a->lz4 == b->lz4;
 }
 
+_Static_assert(offsetof(struct peer_entry, key) == 0, "cmp_key compares a key with an entry");
+
+/* bsearch() of a key among peer entries (the key is their first member). */
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, KEY_LEN);
+}
+
+/* The request that makes the data plane's peers exactly @d (sorted by key),
+ * whatever it holds now: its peers come from a UAPI get. */
+static int full_set(struct overlay *o, struct text *t, const struct peer_entry *d, size_t n)
+{
+	char *reply = NULL, *line, *save = NULL;
+	uint8_t key[KEY_LEN];
+	size_t j, len;
+	int ret;
+
+	ret = uapi_request(o->opt->ifname, "get=1\n\n", &reply);
+	if (ret < 0)
+		return ret;
+	len = strlen(reply); /* it holds the private key: wiped whole */
+	for (line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "public_key=", 11) || !key_from_hex(key, line + 11))
+			continue;
+		/* d is sorted by key and its first member is the key. */
+		if (!bsearch(key, d, n, sizeof(*d), cmp_key))
+			text_add(t, "public_key=%s\nremove=true\n", line + 11);
+	}
+	for (j = 0; j < n; j++)
+		peer_lines(o, t, &d[j]);
+	crypt_wipe(reply, len);
+	free(reply);
+	return 0;
+}
+
 /* Make the data plane's peers and the routes what etcd's leases ask for:
  * one UAPI request with every change, then the routes. */
 static int program(struct overlay *o)
@@ -836,7 +874,14 @@ static int program(struct overlay *o)
 	ret = desired(o, &d, &n);
 	if (ret < 0)
 		return ret;
-	while (i < o->n_prog || j < n) {
+	if (o->need_program) {
+		/* A request failed: the data plane may hold any part of it. Every
+		 * wanted peer is set again and every other peer it has removed. */
+		ret = full_set(o, &t, d, n);
+		if (ret < 0)
+			goto out;
+	}
+	while (!o->need_program && (i < o->n_prog || j < n)) {
 		int c = i == o->n_prog ? 1 : j == n ? -1 : memcmp(o->prog[i].key, d[j].key, KEY_LEN);
 		char hex[KEY_HEX_LEN];
 
@@ -861,9 +906,13 @@ static int program(struct overlay *o)
 	if (t.len) {
 		ret = uapi_set(o, t.buf);
 		if (ret < 0) {
-			log_err("overlay: %s: the data plane refused the peers: %s", o->opt->ifname, strerror(-ret));
+			if (!o->need_program)
+				log_err("overlay: %s: the data plane refused the peers: %s; asking again every %d ms",
+					o->opt->ifname, strerror(-ret), PROGRAM_RETRY_MS);
 			goto out;
 		}
+		if (o->need_program)
+			log_info("overlay: %s: the data plane took the peers", o->opt->ifname);
 	}
 	/* The data plane has the peers: now the routes, and the log. */
 	for (i = 0, j = 0; i < o->n_prog || j < n;) {
@@ -895,6 +944,12 @@ static int program(struct overlay *o)
 	o->n_prog = n;
 	d = NULL;
 out:
+	/* What the data plane did not take is asked again (the request is
+	 * idempotent: peers set to what they are, removals of what is gone),
+	 * never dropped: a lease removed meanwhile must not stay a peer. */
+	o->need_program = ret < 0;
+	if (ret < 0)
+		o->next_program = now_ms() + PROGRAM_RETRY_MS;
 	if (t.buf)
 		crypt_wipe(t.buf, t.cap);
 	free(t.buf);
@@ -1236,9 +1291,10 @@ static int resync(struct overlay *o)
 		o->next_reacquire = 0;
 	}
 	ret = program(o);
-	if (ret < 0)
-		return ret == -ENOMEM ? ret : 0;
-	/* Everything up to the snapshot is in; events come after it. */
+	if (ret == -ENOMEM)
+		return ret;
+	/* Everything up to the snapshot is in o->raw (and in the data plane,
+	 * or retried by the loop); events come after it. */
 	if (etcd_watch_start(&o->etcd, o->subnets, o->revision + 1) < 0) {
 		o->next_sync = now_ms() + BACKOFF_MAX_MS;
 		return 0;
@@ -1375,6 +1431,8 @@ static int loop(struct overlay *o)
 			next = o->next_keepalive;
 		if (o->need_reacquire && o->next_reacquire < next)
 			next = o->next_reacquire;
+		if (o->need_program && o->next_program < next)
+			next = o->next_program;
 		etcd_watch_poll(&o->etcd, next > now ? (int)(next - now) : 0, o->sigfd);
 		ret = handle_signals(o, &stop);
 		if (ret < 0 || stop)
@@ -1384,6 +1442,8 @@ static int loop(struct overlay *o)
 		now = now_ms();
 		if (ret == 0 && !o->synced && now >= o->next_sync)
 			ret = resync(o);
+		if (ret == 0 && o->need_program && now >= o->next_program && program(o) == -ENOMEM)
+			ret = -ENOMEM;
 		if (ret == 0 && o->need_reacquire && now >= o->next_reacquire)
 			reacquire(o);
 		if (ret == 0 && !o->need_reacquire && now >= o->next_keepalive)

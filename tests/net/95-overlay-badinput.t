@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 . "$(dirname "$0")/overlaylib.sh"
-plan 18
+plan 21
 
 PREFIX=/coreos.com/network
 # Nodes lease from 10.244.100.0 up (SubnetMin): the bad leases below, at
@@ -81,3 +81,24 @@ stale_claim() {
 check "a subnet file naming b's subnet: a clear error, b's lease untouched" \
 	eval 'stale_claim && ovctl get --print-value-only "$PREFIX/subnets/$(ov_subnet b | sed "s/\.1\/24$/.0-24/")" | grep -q "$B_PUB"'
 check "b still forwards" eval 'kill -0 "${OV_PID[b]}" && ip -n "$B" link show "${OV_IF[b]}" up >/dev/null'
+
+# The data plane refuses a change (here: its UAPI socket is moved away): the
+# change is asked again until it is taken, never dropped; a lease deleted
+# meanwhile does not stay a peer.
+SOCK=/var/run/wireguard/${OV_IF[b]}.sock
+Y_PUB=$(wg genkey | wg pubkey)
+Z_PUB=$(wg genkey | wg pubkey)
+has_net() { ov_peers b | grep -qx "$1"; }
+check "a lease z becomes b's peer" eval 'ovctl put "$PREFIX/subnets/10.244.61.0-24" "$(lease 192.0.2.61 "$Z_PUB")" >/dev/null && wait_for 3 has_net 10.244.61.0/24'
+refused() {
+	mv "$SOCK" "$SOCK.away" || return 1
+	ovctl put "$PREFIX/subnets/10.244.60.0-24" "$(lease 192.0.2.60 "$Y_PUB")" >/dev/null &&
+		ovctl del "$PREFIX/subnets/10.244.61.0-24" >/dev/null &&
+		wait_for 3 grep -q "the data plane refused the peers" "$T_TMP/b.log"
+	local rc=$?
+	mv "$SOCK.away" "$SOCK"
+	return $rc
+}
+check "b's data plane socket away: y put and z deleted; b says the data plane refused" refused
+check "the socket back: within 3 s b has y and not z, and says the data plane took them" \
+	eval 'wait_for 3 eval "has_net 10.244.60.0/24 && ! has_net 10.244.61.0/24" && grep -q "the data plane took the peers" "$T_TMP/b.log" || { ov_peers b; grep overlay "$T_TMP/b.log" | tail -5; false; }'
