@@ -862,42 +862,51 @@ static int full_set(struct overlay *o, struct text *t, const struct peer_entry *
 	return 0;
 }
 
+/* The request that turns the data plane's peers from o->prog into @d (both
+ * sorted by key): removals, additions and changes only. */
+static void changes(struct overlay *o, struct text *t, const struct peer_entry *d, size_t n)
+{
+	size_t i = 0, j = 0;
+
+	while (i < o->n_prog || j < n) {
+		int c = i == o->n_prog ? 1 : j == n ? -1 : memcmp(o->prog[i].key, d[j].key, KEY_LEN);
+		char hex[KEY_HEX_LEN];
+
+		if (c < 0) {
+			key_to_hex(hex, o->prog[i].key);
+			text_add(t, "public_key=%s\nremove=true\n", hex);
+			i++;
+		} else if (c > 0) {
+			peer_lines(o, t, &d[j]);
+			j++;
+		} else {
+			if (!same_peer(&o->prog[i], &d[j]))
+				peer_lines(o, t, &d[j]);
+			i++;
+			j++;
+		}
+	}
+}
+
 /* Make the data plane's peers and the routes what etcd's leases ask for:
  * one UAPI request with every change, then the routes. */
 static int program(struct overlay *o)
 {
 	struct peer_entry *d;
 	struct text t = { 0 };
-	size_t n, i = 0, j = 0;
+	size_t n, i, j;
 	int ret;
 
 	ret = desired(o, &d, &n);
 	if (ret < 0)
 		return ret;
+	/* After a failed request the data plane may hold any part of it. */
 	if (o->need_program) {
-		/* A request failed: the data plane may hold any part of it. Every
-		 * wanted peer is set again and every other peer it has removed. */
 		ret = full_set(o, &t, d, n);
 		if (ret < 0)
 			goto out;
-	}
-	while (!o->need_program && (i < o->n_prog || j < n)) {
-		int c = i == o->n_prog ? 1 : j == n ? -1 : memcmp(o->prog[i].key, d[j].key, KEY_LEN);
-		char hex[KEY_HEX_LEN];
-
-		if (c < 0) {
-			key_to_hex(hex, o->prog[i].key);
-			text_add(&t, "public_key=%s\nremove=true\n", hex);
-			i++;
-		} else if (c > 0) {
-			peer_lines(o, &t, &d[j]);
-			j++;
-		} else {
-			if (!same_peer(&o->prog[i], &d[j]))
-				peer_lines(o, &t, &d[j]);
-			i++;
-			j++;
-		}
+	} else {
+		changes(o, &t, d, n);
 	}
 	if (t.failed) {
 		ret = -ENOMEM;

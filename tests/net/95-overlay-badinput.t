@@ -85,7 +85,7 @@ check "b still forwards" eval 'kill -0 "${OV_PID[b]}" && ip -n "$B" link show "$
 # The data plane refuses a change (here: its UAPI socket is moved away): the
 # change is asked again until it is taken, never dropped; a lease deleted
 # meanwhile does not stay a peer.
-SOCK=/var/run/wireguard/${OV_IF[b]}.sock
+SOCK=$WG_RUN/${OV_IF[b]}.sock
 Y_PUB=$(wg genkey | wg pubkey)
 Z_PUB=$(wg genkey | wg pubkey)
 has_net() { ov_peers b | grep -qx "$1"; }
